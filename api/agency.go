@@ -1,0 +1,126 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/siegel-notary/siegel/app/tx"
+)
+
+// AgencyOptions tune the agency listener.
+type AgencyOptions struct {
+	// CommitWait is how long POST /v1/anchors waits for the commit before it answers "pending".
+	// Default 20 s.
+	CommitWait time.Duration
+}
+
+// AgencyHandler serves the agency API: submissions, transaction status and node status.
+func AgencyHandler(b Backend, t *Tracker, o AgencyOptions, logger *slog.Logger) http.Handler {
+	if o.CommitWait == 0 {
+		o.CommitWait = 20 * time.Second
+	}
+	a := &agency{b: b, t: t, o: o, log: logger}
+	p := &public{b: b, log: logger}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/v1/status", method(http.MethodGet, p.status))
+	mux.HandleFunc("/v1/anchors", method(http.MethodPost, a.submit))
+	mux.HandleFunc("/v1/txs/{hash}", method(http.MethodGet, a.txStatus))
+	mux.HandleFunc("/", notFound)
+	return secure(mux)
+}
+
+type agency struct {
+	b   Backend
+	t   *Tracker
+	o   AgencyOptions
+	log *slog.Logger
+}
+
+// submit takes a signed transaction (the raw bytes, application/octet-stream) and answers 200 once it
+// is committed, 422 if it is rejected (by CheckTx or in the block), 202 if it is still pending when
+// CommitWait runs out, 503 if the node cannot take it now. Resubmitting the same bytes is safe: a
+// transaction that is already committed is reported as committed.
+func (a *agency) submit(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, tx.MaxTxBytes))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeError(w, http.StatusRequestEntityTooLarge, tx.CodeOversized.String(), "a transaction is at most 1 MiB")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_body", "could not read the request body")
+		return
+	}
+	if _, err := tx.Decode(body); err != nil {
+		code := tx.CodeMalformed
+		if errors.Is(err, tx.ErrOversized) {
+			code = tx.CodeOversized
+		}
+		writeJSON(w, http.StatusUnprocessableEntity, SubmitResult{Status: SubmitRejected, Code: uint32(code), CodeName: code.String(), Message: err.Error()})
+		return
+	}
+	h := sha256.Sum256(body)
+	done, cancel := a.t.wait(h)
+	defer cancel()
+	if o, err := a.b.TxResult(h); err == nil {
+		writeJSON(w, statusOf(o), resultOf(o))
+		return
+	}
+	code, log, err := a.b.Submit(r.Context(), body)
+	switch {
+	case errors.Is(err, ErrAlreadySubmitted):
+		// in the mempool already: wait for it like the first submitter
+	case errors.Is(err, ErrUnavailable):
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	case err != nil:
+		a.log.Error("submit failed", "tx", hex.EncodeToString(h[:8]), "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "submission failed")
+		return
+	case code != 0:
+		writeJSON(w, http.StatusUnprocessableEntity, SubmitResult{Status: SubmitRejected, TxHash: hex.EncodeToString(h[:]), Code: code, CodeName: tx.Code(code).String(), Message: log})
+		return
+	}
+	timer := time.NewTimer(a.o.CommitWait)
+	defer timer.Stop()
+	select {
+	case o := <-done:
+		writeJSON(w, statusOf(o), resultOf(o))
+	case <-timer.C:
+		writeJSON(w, http.StatusAccepted, SubmitResult{Status: SubmitPending, TxHash: hex.EncodeToString(h[:])})
+	case <-r.Context().Done():
+	}
+}
+
+func statusOf(o TxOutcome) int {
+	if o.Code != 0 {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
+
+// txStatus answers where a transaction landed: 200 committed, 422 rejected in a block, 404 unknown
+// (not committed, perhaps still in a mempool).
+func (a *agency) txStatus(w http.ResponseWriter, r *http.Request) {
+	h, err := ParseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_hash", err.Error())
+		return
+	}
+	o, err := a.b.TxResult(h)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, "unknown", "no committed transaction with this hash")
+	case err != nil:
+		a.log.Error("tx lookup failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
+	default:
+		writeJSON(w, statusOf(o), resultOf(o))
+	}
+}

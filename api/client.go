@@ -1,0 +1,171 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Client talks to one or more Siegel nodes. Calls go to the first node that answers; a node that is
+// down, catching up or overloaded is skipped, with back-off between rounds.
+type Client struct {
+	URLs []string
+	HTTP *http.Client
+	// Retry bounds how long a call keeps trying nodes that are unavailable. Default 30 s.
+	Retry time.Duration
+}
+
+// NewClient returns a client for the given base URLs (e.g. http://127.0.0.1:8081).
+func NewClient(urls ...string) *Client {
+	c := &Client{HTTP: &http.Client{Timeout: 60 * time.Second}, Retry: 30 * time.Second}
+	for _, u := range urls {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			c.URLs = append(c.URLs, u)
+		}
+	}
+	return c
+}
+
+// APIError is an error answer from a node.
+type APIError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *APIError) Error() string {
+	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// retryable tells whether another node (or a later try) may succeed.
+func retryable(status int) bool {
+	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests ||
+		status == http.StatusBadGateway || status == http.StatusGatewayTimeout
+}
+
+// do sends the request to each node in turn until one gives an answer that is not retryable, and
+// decodes a 2xx or 422 body into out. It returns the HTTP status of the answer it used.
+func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
+	if len(c.URLs) == 0 {
+		return 0, errors.New("api: no node URL given")
+	}
+	deadline := time.Now().Add(c.Retry)
+	backoff := 200 * time.Millisecond
+	var lastErr error
+	for {
+		for _, base := range c.URLs {
+			status, err := c.once(ctx, method, base+path, body, out)
+			if err == nil {
+				return status, nil
+			}
+			var ae *APIError
+			if errors.As(err, &ae) && !retryable(ae.Status) {
+				return status, err
+			}
+			if ctx.Err() != nil {
+				return 0, ctx.Err()
+			}
+			lastErr = fmt.Errorf("%s: %w", base, err)
+		}
+		if time.Now().Add(backoff).After(deadline) {
+			return 0, fmt.Errorf("api: no node answered: %w", lastErr)
+		}
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		backoff = min(backoff*2, 3*time.Second)
+	}
+}
+
+func (c *Client) once(ctx context.Context, method, url string, body []byte, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode/100 == 2 || resp.StatusCode == http.StatusUnprocessableEntity {
+		if err := json.Unmarshal(b, out); err != nil {
+			return resp.StatusCode, fmt.Errorf("api: bad answer from %s: %w", url, err)
+		}
+		return resp.StatusCode, nil
+	}
+	var eb ErrorBody
+	if json.Unmarshal(b, &eb) != nil || eb.Error.Code == "" {
+		eb.Error.Code, eb.Error.Message = "http_error", strings.TrimSpace(string(b))
+	}
+	return resp.StatusCode, &APIError{Status: resp.StatusCode, Code: eb.Error.Code, Message: eb.Error.Message}
+}
+
+// Status returns GET /v1/status of the first node that answers.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	_, err := c.do(ctx, http.MethodGet, "/v1/status", nil, &s)
+	return s, err
+}
+
+// Anchor looks up a document hash. found is false for an unknown hash.
+func (c *Client) Anchor(ctx context.Context, doc [32]byte) (v AnchorView, found bool, err error) {
+	_, err = c.do(ctx, http.MethodGet, "/v1/anchors/"+hex.EncodeToString(doc[:]), nil, &v)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return v, false, nil
+	}
+	return v, err == nil, err
+}
+
+// Submit sends a signed transaction and waits until it is committed or rejected, or until ctx ends.
+// It resubmits the same bytes to other nodes when one is unavailable, and polls while the answer is
+// "pending"; a transaction that turns out to be committed already is reported as committed, once.
+func (c *Client) Submit(ctx context.Context, tx []byte) (SubmitResult, error) {
+	h := sha256.Sum256(tx)
+	path := "/v1/txs/" + hex.EncodeToString(h[:])
+	for {
+		var r SubmitResult
+		_, err := c.do(ctx, http.MethodPost, "/v1/anchors", tx, &r)
+		if err != nil {
+			return r, err
+		}
+		if r.Status != SubmitPending {
+			return r, nil
+		}
+		// Pending: the transaction is in a mempool. Ask where it landed, then offer it again (which is
+		// harmless: the same bytes are never applied twice).
+		for i := 0; i < 5; i++ {
+			select {
+			case <-ctx.Done():
+				return r, ctx.Err()
+			case <-time.After(time.Second):
+			}
+			var q SubmitResult
+			if _, err := c.do(ctx, http.MethodGet, path, nil, &q); err == nil {
+				return q, nil
+			}
+		}
+	}
+}

@@ -1,0 +1,161 @@
+package api
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/receipt"
+)
+
+// Errors a Backend returns, wrapped or not; handlers map them to HTTP statuses.
+var (
+	ErrNotFound = errors.New("api: not found")
+	// ErrUnavailable means the node cannot take a submission now (catching up, mempool full); the
+	// client should retry later or elsewhere.
+	ErrUnavailable = errors.New("api: temporarily unavailable")
+	// ErrAlreadySubmitted means the node already holds these exact bytes; wait for the commit.
+	ErrAlreadySubmitted = errors.New("api: already submitted")
+)
+
+// Backend is what the handlers need from a node.
+type Backend interface {
+	// Anchor returns the committed record of a document hash, or ErrNotFound.
+	Anchor(doc [32]byte) (receipt.Record, error)
+	// AgencyName returns a registered agency's display name, or ErrNotFound.
+	AgencyName(id string) (string, error)
+	// TxResult returns where a committed transaction landed, or ErrNotFound.
+	TxResult(hash [32]byte) (TxOutcome, error)
+	// Status describes the node and the chain.
+	Status() Status
+	// Submit offers a transaction to the mempool and returns CheckTx's verdict.
+	Submit(ctx context.Context, tx []byte) (code uint32, log string, err error)
+}
+
+// Status is the body of GET /v1/status.
+type Status struct {
+	ChainID    string    `json:"chain_id"`
+	Height     uint64    `json:"height"`
+	AppHash    HexBytes  `json:"app_hash"`
+	BlockTime  time.Time `json:"block_time"`
+	CatchingUp bool      `json:"catching_up"`
+	Peers      int       `json:"peers"`
+	NodeID     string    `json:"node_id"`
+	Version    string    `json:"version"`
+	MaxBatch   int       `json:"max_batch"`
+	MaxTTL     uint64    `json:"max_ttl"`
+}
+
+// TxOutcome is where a committed transaction landed and its result code.
+type TxOutcome struct {
+	Hash   [32]byte
+	Height uint64
+	Index  uint32
+	Code   uint32
+	Log    string
+}
+
+// HexBytes reads and writes as lower-case hex in JSON.
+type HexBytes []byte
+
+// MarshalText implements encoding.TextMarshaler.
+func (h HexBytes) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(h)), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (h *HexBytes) UnmarshalText(b []byte) error {
+	v, err := hex.DecodeString(string(b))
+	*h = v
+	return err
+}
+
+// AnchorView is the JSON form of an anchor record: GET /v1/anchors/{hash}.
+type AnchorView struct {
+	Hash       string     `json:"hash"`
+	Status     string     `json:"status"`
+	Agency     AgencyRef  `json:"agency"`
+	Signer     string     `json:"signer"`
+	Height     uint64     `json:"height"`
+	Time       time.Time  `json:"time"`
+	TxHash     string     `json:"tx_hash"`
+	TxIndex    uint32     `json:"tx_index"`
+	Entry      uint32     `json:"entry"`
+	MetaDigest string     `json:"metadata_digest,omitempty"`
+}
+
+// AgencyRef names an agency.
+type AgencyRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Anchor statuses.
+const (
+	StatusAnchored = "anchored"
+)
+
+func viewOf(r receipt.Record, agencyName string) AnchorView {
+	v := AnchorView{
+		Hash:    hex.EncodeToString(r.DocHash[:]),
+		Status:  StatusAnchored,
+		Agency:  AgencyRef{ID: r.Agency, Name: agencyName},
+		Signer:  hex.EncodeToString(r.Signer[:]),
+		Height:  r.Height,
+		Time:    r.Time.UTC(),
+		TxHash:  hex.EncodeToString(r.TxHash[:]),
+		TxIndex: r.TxIndex,
+		Entry:   r.Entry,
+	}
+	if r.MetaDigest != nil {
+		v.MetaDigest = hex.EncodeToString(r.MetaDigest[:])
+	}
+	return v
+}
+
+// SubmitResult is the body of POST /v1/anchors and GET /v1/txs/{hash}.
+type SubmitResult struct {
+	// Status is "committed", "rejected" or "pending" (not committed yet: ask again with GET /v1/txs).
+	Status   string `json:"status"`
+	TxHash   string `json:"tx_hash"`
+	Height   uint64 `json:"height,omitempty"`
+	Code     uint32 `json:"code"`
+	CodeName string `json:"code_name"`
+	Message  string `json:"message,omitempty"`
+}
+
+// Submission statuses.
+const (
+	SubmitCommitted = "committed"
+	SubmitRejected  = "rejected"
+	SubmitPending   = "pending"
+)
+
+func resultOf(o TxOutcome) SubmitResult {
+	r := SubmitResult{Status: SubmitCommitted, TxHash: hex.EncodeToString(o.Hash[:]), Height: o.Height, Code: o.Code, CodeName: tx.Code(o.Code).String(), Message: o.Log}
+	if o.Code != 0 {
+		r.Status = SubmitRejected
+	}
+	return r
+}
+
+// ErrorBody is the body of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// ParseHash parses a SHA-256 given as 64 hex digits (either case).
+func ParseHash(s string) ([32]byte, error) {
+	var h [32]byte
+	if len(s) != 64 {
+		return h, fmt.Errorf("a SHA-256 hash is 64 hex digits, got %d characters", len(s))
+	}
+	if _, err := hex.Decode(h[:], []byte(s)); err != nil {
+		return h, errors.New("a SHA-256 hash is 64 hex digits (0-9, a-f)")
+	}
+	return h, nil
+}

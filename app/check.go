@@ -1,0 +1,112 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/store"
+)
+
+// rejection is a transaction's verdict when it is not OK: a code and a message for the client.
+type rejection struct {
+	code tx.Code
+	msg  string
+}
+
+func reject(code tx.Code, format string, args ...any) *rejection {
+	return &rejection{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// overlay is what a block under construction has already used: document hashes and nonces. CheckTx uses
+// an empty overlay, so its verdict depends on committed state alone.
+type overlay struct {
+	docs   map[[32]byte]struct{}
+	nonces map[nonceKey]struct{}
+}
+
+type nonceKey struct {
+	signer [32]byte
+	nonce  uint64
+}
+
+func newOverlay() *overlay {
+	return &overlay{docs: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{}}
+}
+
+// checked is a transaction that passed every check, with what executing it needs.
+type checked struct {
+	tx     *tx.Tx
+	agency store.Agency
+}
+
+// check decides whether raw may be included in a block at height, given committed state and the
+// overlay of the block so far. The order of the checks is fixed, so every node reports the same code.
+// An error (as opposed to a rejection) means the store failed: the caller must not guess a verdict.
+func (a *App) check(raw []byte, height uint64, ov *overlay) (*checked, *rejection, error) {
+	t, err := tx.Decode(raw)
+	switch {
+	case errors.Is(err, tx.ErrOversized):
+		return nil, reject(tx.CodeOversized, "%v", err), nil
+	case err != nil:
+		return nil, reject(tx.CodeMalformed, "%v", err), nil
+	}
+	if t.ChainID != a.chainID {
+		return nil, reject(tx.CodeWrongChain, "signed for chain %q, this is %q", t.ChainID, a.chainID), nil
+	}
+	if height > t.Expiry {
+		return nil, reject(tx.CodeExpired, "expired at height %d, now %d", t.Expiry, height), nil
+	}
+	if t.Expiry-height > a.params.MaxTTL {
+		return nil, reject(tx.CodeExpiryTooFar, "expiry %d is more than %d blocks after %d", t.Expiry, a.params.MaxTTL, height), nil
+	}
+	body, ok := t.Body.(*tx.Anchor)
+	if !ok {
+		return nil, reject(tx.CodeMalformed, "unsupported transaction kind %v", t.Body.Kind()), nil
+	}
+	if n := len(body.Entries); n > a.params.MaxBatch {
+		return nil, reject(tx.CodeOversized, "%d hashes in one transaction, the chain allows %d", n, a.params.MaxBatch), nil
+	}
+	ag, err := a.store.AgencyByKey(t.Signer)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, reject(tx.CodeUnknownAgency, "key %x is not registered to any agency", t.Signer), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := t.Verify(); err != nil {
+		return nil, reject(tx.CodeBadSignature, "signature does not verify for key %x", t.Signer), nil
+	}
+	nk := nonceKey{t.Signer, t.Nonce}
+	if _, dup := ov.nonces[nk]; dup {
+		return nil, reject(tx.CodeReplayed, "nonce %d already used in this block", t.Nonce), nil
+	}
+	used, err := a.store.NonceUsed(t.Signer, t.Nonce)
+	if err != nil {
+		return nil, nil, err
+	}
+	if used {
+		return nil, reject(tx.CodeReplayed, "nonce %d of key %x was already used", t.Nonce, t.Signer[:8]), nil
+	}
+	for i, e := range body.Entries {
+		if _, dup := ov.docs[e.Hash]; dup {
+			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is anchored earlier in this block", i, e.Hash), nil
+		}
+		r, err := a.store.Anchor(e.Hash)
+		if err == nil {
+			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is already anchored by %s at height %d", i, e.Hash, r.Agency, r.Height), nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+	}
+	return &checked{tx: t, agency: ag}, nil, nil
+}
+
+// use records in ov what c consumes, so that later transactions in the same block cannot reuse it.
+func (ov *overlay) use(c *checked) {
+	ov.nonces[nonceKey{c.tx.Signer, c.tx.Nonce}] = struct{}{}
+	for _, e := range c.tx.Body.(*tx.Anchor).Entries {
+		ov.docs[e.Hash] = struct{}{}
+	}
+}

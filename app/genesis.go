@@ -1,0 +1,138 @@
+package app
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/store"
+)
+
+// Params are the chain's parameters, fixed in genesis.
+type Params struct {
+	// MaxBatch is the most document hashes one anchor transaction may carry. Default 1000.
+	MaxBatch int `json:"max_batch"`
+	// MaxTTL is how far ahead of the current height a transaction's expiry may lie, in blocks. It bounds
+	// how long the chain must remember used nonces. Default 1000 (about 20 minutes at 1.3 s a block).
+	MaxTTL uint64 `json:"max_ttl"`
+}
+
+// DefaultParams returns the documented defaults.
+func DefaultParams() Params { return Params{MaxBatch: 1000, MaxTTL: 1000} }
+
+func (p Params) validate() error {
+	if p.MaxBatch < 1 || p.MaxBatch > tx.MaxEntries {
+		return fmt.Errorf("app: params: max_batch %d is outside 1..%d", p.MaxBatch, tx.MaxEntries)
+	}
+	if p.MaxTTL < 1 || p.MaxTTL > 1_000_000 {
+		return fmt.Errorf("app: params: max_ttl %d is outside 1..1000000", p.MaxTTL)
+	}
+	return nil
+}
+
+// Genesis is the application's part of genesis.json (its "app_state").
+type Genesis struct {
+	Params   Params         `json:"params"`
+	Agencies []store.Agency `json:"agencies"`
+}
+
+// ErrGenesis is returned for an app_state that cannot start a chain.
+var ErrGenesis = errors.New("app: invalid genesis")
+
+var agencyIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
+
+// MaxAgencyNameLen bounds an agency's display name, in bytes.
+const MaxAgencyNameLen = 200
+
+// ParseGenesis decodes and validates an app_state. Unknown fields are rejected so that a typo in a
+// hand-edited genesis does not pass silently.
+func ParseGenesis(b []byte) (Genesis, error) {
+	var g Genesis
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return g, fmt.Errorf("%w: app_state: %v", ErrGenesis, err)
+	}
+	if dec.More() {
+		return g, fmt.Errorf("%w: app_state: trailing data", ErrGenesis)
+	}
+	return g, g.Validate()
+}
+
+// Validate checks the genesis state: valid parameters, well-formed unique agency IDs, printable names,
+// at least one key per agency and no key shared between agencies.
+func (g Genesis) Validate() error {
+	if err := g.Params.validate(); err != nil {
+		return fmt.Errorf("%w: %v", ErrGenesis, err)
+	}
+	ids := map[string]bool{}
+	keys := map[store.Key]string{}
+	for i, a := range g.Agencies {
+		if err := ValidateAgencyID(a.ID); err != nil {
+			return fmt.Errorf("%w: agency %d: %v", ErrGenesis, i, err)
+		}
+		if ids[a.ID] {
+			return fmt.Errorf("%w: agency ID %q appears twice", ErrGenesis, a.ID)
+		}
+		ids[a.ID] = true
+		if err := ValidateAgencyName(a.Name); err != nil {
+			return fmt.Errorf("%w: agency %q: %v", ErrGenesis, a.ID, err)
+		}
+		if len(a.Keys) == 0 {
+			return fmt.Errorf("%w: agency %q has no keys", ErrGenesis, a.ID)
+		}
+		for _, k := range a.Keys {
+			if other, ok := keys[k]; ok {
+				return fmt.Errorf("%w: key %x belongs to both %q and %q", ErrGenesis, k[:4], other, a.ID)
+			}
+			keys[k] = a.ID
+		}
+	}
+	return nil
+}
+
+// ValidateAgencyID checks an agency ID: 1 to 64 characters of a-z, 0-9 and '-', not starting with '-'.
+func ValidateAgencyID(id string) error {
+	if !agencyIDPattern.MatchString(id) {
+		return fmt.Errorf("agency ID %q must be 1 to 64 characters of a-z, 0-9 and '-', not starting with '-'", id)
+	}
+	return nil
+}
+
+// ValidateAgencyName checks a display name: 1 to MaxAgencyNameLen bytes of valid UTF-8 with no control
+// characters. (Names are shown on web pages; escaping there is still the page's duty.)
+func ValidateAgencyName(name string) error {
+	if name == "" || len(name) > MaxAgencyNameLen {
+		return fmt.Errorf("name must be 1 to %d bytes", MaxAgencyNameLen)
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("name is not valid UTF-8")
+	}
+	for _, r := range name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("name contains control character %U", r)
+		}
+	}
+	return nil
+}
+
+// genesisHash is the app hash before the first block: it commits to the chain ID and the validated
+// genesis state in its canonical JSON form.
+func genesisHash(chainID string, g Genesis) ([]byte, error) {
+	b, err := json.Marshal(g)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte("siegel/genesis/v1\n"))
+	h.Write([]byte(chainID))
+	h.Write([]byte{0})
+	h.Write(b)
+	return h.Sum(nil), nil
+}

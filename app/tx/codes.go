@@ -1,0 +1,45 @@
+package tx
+
+import "fmt"
+
+// Code is the result code of a transaction, as the node returns it from CheckTx and FinalizeBlock
+// (codespace "siegel") and as clients report it.
+type Code uint32
+
+// The result codes. They are part of the protocol: never renumber them.
+const (
+	CodeOK            Code = 0
+	CodeMalformed     Code = 1 // the bytes do not decode
+	CodeOversized     Code = 2 // too many bytes or entries
+	CodeBadSignature  Code = 3 // the signature does not verify
+	CodeUnknownAgency Code = 4 // the signing key belongs to no registered agency
+	CodeReplayed      Code = 5 // the signer already used this nonce
+	CodeExpired       Code = 6 // the expiry height has passed
+	CodeDuplicateHash Code = 7 // a document hash is already anchored (or twice in one block)
+	CodeWrongChain    Code = 8 // signed for another chain
+	CodeExpiryTooFar  Code = 9 // the expiry height is further ahead than the chain allows
+)
+
+// Codespace is the ABCI codespace of Siegel's codes.
+const Codespace = "siegel"
+
+var codeNames = [...]string{
+	CodeOK:            "ok",
+	CodeMalformed:     "malformed",
+	CodeOversized:     "oversized",
+	CodeBadSignature:  "bad_signature",
+	CodeUnknownAgency: "unknown_agency",
+	CodeReplayed:      "replayed",
+	CodeExpired:       "expired",
+	CodeDuplicateHash: "duplicate_hash",
+	CodeWrongChain:    "wrong_chain",
+	CodeExpiryTooFar:  "expiry_too_far",
+}
+
+// String returns the code's stable name, as used in JSON and metrics labels.
+func (c Code) String() string {
+	if int(c) < len(codeNames) && codeNames[c] != "" {
+		return codeNames[c]
+	}
+	return fmt.Sprintf("code_%d", uint32(c))
+}

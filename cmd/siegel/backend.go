@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app"
+	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store"
+)
+
+// backend adapts the node's parts to the API's Backend interface.
+type backend struct {
+	st   *store.Store
+	app  *app.App
+	node *consensus.Node
+}
+
+var _ api.Backend = (*backend)(nil)
+
+func notFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return api.ErrNotFound
+	}
+	return err
+}
+
+func (b *backend) Anchor(doc [32]byte) (receipt.Record, error) {
+	r, err := b.st.Anchor(doc)
+	return r, notFound(err)
+}
+
+func (b *backend) AgencyName(id string) (string, error) {
+	a, err := b.st.Agency(id)
+	return a.Name, notFound(err)
+}
+
+func (b *backend) TxResult(h [32]byte) (api.TxOutcome, error) {
+	r, err := b.st.TxResult(h)
+	return api.TxOutcome{Hash: r.Hash, Height: r.Height, Index: r.Index, Code: r.Code}, notFound(err)
+}
+
+func (b *backend) Status() api.Status {
+	ns := b.node.Status()
+	c, _ := b.st.LastCommit()
+	p := b.app.Params()
+	return api.Status{
+		ChainID:    ns.ChainID,
+		Height:     c.Height,
+		AppHash:    c.AppHash,
+		BlockTime:  ns.LatestBlockTime.UTC(),
+		CatchingUp: ns.CatchingUp,
+		Peers:      ns.Peers,
+		NodeID:     ns.NodeID,
+		Version:    version,
+		MaxBatch:   p.MaxBatch,
+		MaxTTL:     p.MaxTTL,
+	}
+}
+
+func (b *backend) Submit(ctx context.Context, tx []byte) (uint32, string, error) {
+	r, err := b.node.Submit(ctx, tx)
+	switch {
+	case errors.Is(err, consensus.ErrAlreadySubmitted):
+		return 0, "", api.ErrAlreadySubmitted
+	case errors.Is(err, consensus.ErrCatchingUp), errors.Is(err, consensus.ErrMempoolFull):
+		return 0, "", errors.Join(api.ErrUnavailable, err)
+	case err != nil:
+		return 0, "", err
+	}
+	return r.Code, r.Log, nil
+}
+
+// outcomes converts a committed block's results for the API's tracker.
+func outcomes(c app.Committed) []api.TxOutcome {
+	out := make([]api.TxOutcome, len(c.Txs))
+	for i, t := range c.Txs {
+		out[i] = api.TxOutcome{Hash: t.Hash, Height: t.Height, Index: t.Index, Code: t.Code}
+	}
+	return out
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// nodeConfig is Siegel's own part of a node's configuration, in HOME/config/siegel.toml. CometBFT's
+// part stays in HOME/config/config.toml.
+type nodeConfig struct {
+	// APIAddr is the public, read-only API and web page. Default 127.0.0.1:8080.
+	APIAddr string `toml:"api_addr"`
+	// AgencyAddr is the agency submission API. Keep it on an internal network. Default 127.0.0.1:8081.
+	AgencyAddr string `toml:"agency_addr"`
+	// MetricsAddr serves /metrics (Siegel's and CometBFT's); empty disables it. Default 127.0.0.1:26660.
+	MetricsAddr string `toml:"metrics_addr"`
+	// LogFormat is "text" or "json". LogLevel is Siegel's level, CometLogLevel CometBFT's
+	// ("debug", "info", "warn", "error").
+	LogFormat     string `toml:"log_format"`
+	LogLevel      string `toml:"log_level"`
+	CometLogLevel string `toml:"comet_log_level"`
+	// CommitWait is how long a submission waits for its commit before answering "pending". Default 20s.
+	CommitWait duration `toml:"commit_wait"`
+}
+
+type duration struct{ time.Duration }
+
+func (d *duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+func (d duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+func defaultNodeConfig() nodeConfig {
+	return nodeConfig{
+		APIAddr:       "127.0.0.1:8080",
+		AgencyAddr:    "127.0.0.1:8081",
+		MetricsAddr:   "127.0.0.1:26660",
+		LogFormat:     "text",
+		LogLevel:      "info",
+		CometLogLevel: "warn",
+		CommitWait:    duration{20 * time.Second},
+	}
+}
+
+func (c nodeConfig) validate() error {
+	for name, a := range map[string]string{"api_addr": c.APIAddr, "agency_addr": c.AgencyAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return fmt.Errorf("config: %s %q: want HOST:PORT", name, a)
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("config: metrics_addr %q: want HOST:PORT or empty", c.MetricsAddr)
+		}
+	}
+	if c.APIAddr == c.AgencyAddr {
+		return fmt.Errorf("config: api_addr and agency_addr must differ (both %s)", c.APIAddr)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("config: log_format %q: want text or json", c.LogFormat)
+	}
+	for name, l := range map[string]string{"log_level": c.LogLevel, "comet_log_level": c.CometLogLevel} {
+		if _, err := parseLevel(l); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
+		}
+	}
+	if c.CommitWait.Duration < time.Second || c.CommitWait.Duration > 5*time.Minute {
+		return fmt.Errorf("config: commit_wait %s: want 1s to 5m", c.CommitWait.Duration)
+	}
+	return nil
+}
+
+func nodeConfigPath(home string) string { return filepath.Join(home, "config", "siegel.toml") }
+
+// loadNodeConfig reads siegel.toml; keys it does not know are an error, missing keys keep defaults.
+func loadNodeConfig(home string) (nodeConfig, error) {
+	c := defaultNodeConfig()
+	md, err := toml.DecodeFile(nodeConfigPath(home), &c)
+	if err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("config: %s: unknown key %q", nodeConfigPath(home), und[0].String())
+	}
+	return c, c.validate()
+}
+
+const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in config.toml beside this file.
+# api_addr:        public, read-only API and web page (put it behind your reverse proxy)
+# agency_addr:     agency submission API (keep it on an internal network)
+# metrics_addr:    Prometheus /metrics for Siegel and CometBFT ("" disables)
+# log_format:      text or json; log_level / comet_log_level: debug, info, warn, error
+# commit_wait:     how long a submission waits for its commit before answering "pending"
+
+`
+
+func saveNodeConfig(home string, c nodeConfig) error {
+	f, err := os.OpenFile(nodeConfigPath(home), os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(nodeConfigHeader); err != nil {
+		return err
+	}
+	return toml.NewEncoder(f).Encode(c)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/siegel-notary/siegel/app"
+	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/store"
+)
+
+// listenFlags are the listen addresses every node command takes.
+type listenFlags struct {
+	api, agency, metrics, p2p, rpc string
+}
+
+func (l *listenFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&l.api, "api-addr", "", "public read-only API, HOST:PORT (default from siegel.toml, 127.0.0.1:8080)")
+	fs.StringVar(&l.agency, "agency-addr", "", "agency submission API, HOST:PORT (default from siegel.toml, 127.0.0.1:8081)")
+	fs.StringVar(&l.metrics, "metrics-addr", "", "Prometheus /metrics, HOST:PORT (default from siegel.toml, 127.0.0.1:26660)")
+	fs.StringVar(&l.p2p, "p2p-addr", "", "CometBFT peer address, tcp://HOST:PORT (default from config.toml)")
+	fs.StringVar(&l.rpc, "rpc-addr", "", "CometBFT RPC address, tcp://HOST:PORT; keep it on loopback (default from config.toml)")
+}
+
+// apply overrides the node config with the flags that were given.
+func (l *listenFlags) apply(c *nodeConfig) {
+	if l.api != "" {
+		c.APIAddr = l.api
+	}
+	if l.agency != "" {
+		c.AgencyAddr = l.agency
+	}
+	if l.metrics != "" {
+		c.MetricsAddr = l.metrics
+	}
+}
+
+func (l *listenFlags) overrides() consensusOverrides {
+	return consensusOverrides{P2PAddr: tcpURL(l.p2p), RPCAddr: tcpURL(l.rpc)}
+}
+
+// tcpURL accepts HOST:PORT or tcp://HOST:PORT.
+func tcpURL(a string) string {
+	if a == "" || strings.Contains(a, "://") {
+		return a
+	}
+	return "tcp://" + a
+}
+
+// parseAgency reads ID:PUBKEY_HEX:DISPLAY NAME.
+func parseAgency(s string) (store.Agency, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 {
+		return store.Agency{}, fmt.Errorf("--agency %q: want ID:PUBLIC_KEY_HEX:DISPLAY NAME", s)
+	}
+	var k store.Key
+	if err := k.UnmarshalText([]byte(parts[1])); err != nil {
+		return store.Agency{}, fmt.Errorf("--agency %q: %w", s, err)
+	}
+	return store.Agency{ID: parts[0], Name: parts[2], Keys: []store.Key{k}}, nil
+}
+
+// homeSpec is everything initHome writes.
+type homeSpec struct {
+	home     string
+	chainID  string
+	moniker  string
+	p2p, rpc string
+	timeout  time.Duration
+	node     nodeConfig
+	agencies []store.Agency
+}
+
+// initHome writes a one-validator home: CometBFT config and keys, genesis with the agencies, siegel.toml.
+func initHome(s homeSpec) error {
+	if _, err := os.Stat(consensus.GenesisFile(s.home)); err == nil {
+		return fmt.Errorf("%s is already initialised (it has config/genesis.json)", s.home)
+	}
+	if err := s.node.validate(); err != nil {
+		return err
+	}
+	g := app.Genesis{Params: app.DefaultParams(), Agencies: s.agencies}
+	if err := g.Validate(); err != nil {
+		return err
+	}
+	appState, err := json.Marshal(g)
+	if err != nil {
+		return err
+	}
+	pub, err := consensus.InitHome(s.home, consensus.InitOptions{Moniker: s.moniker, P2PAddr: s.p2p, RPCAddr: s.rpc, TimeoutCommit: s.timeout})
+	if err != nil {
+		return err
+	}
+	vals := []consensus.Validator{{Name: s.moniker, PubKey: pub, Power: 10}}
+	if err := consensus.WriteGenesis(s.home, s.chainID, time.Now(), vals, appState); err != nil {
+		return err
+	}
+	return saveNodeConfig(s.home, s.node)
+}
+
+func newInitCmd() *cobra.Command {
+	var home, chainID, moniker string
+	var agencies []string
+	var lf listenFlags
+	cmd := &cobra.Command{
+		Use:   "init --home DIR",
+		Short: "Create a node home: config, keys and a one-validator genesis",
+		Long: "Creates DIR/config (config.toml for CometBFT, siegel.toml for Siegel, genesis.json, node and validator\n" +
+			"keys) and DIR/data. Agencies that may write are listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if home == "" {
+				return errors.New("--home DIR is required")
+			}
+			nc := defaultNodeConfig()
+			lf.apply(&nc)
+			spec := homeSpec{home: home, chainID: chainID, moniker: moniker, node: nc,
+				p2p: tcpURL(lf.p2p), rpc: tcpURL(lf.rpc)}
+			if spec.p2p == "" {
+				spec.p2p = "tcp://127.0.0.1:26656"
+			}
+			if spec.rpc == "" {
+				spec.rpc = "tcp://127.0.0.1:26657"
+			}
+			for _, s := range agencies {
+				a, err := parseAgency(s)
+				if err != nil {
+					return err
+				}
+				spec.agencies = append(spec.agencies, a)
+			}
+			if err := initHome(spec); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "initialised %s for chain %s; start it with: %s start --home %s\n", home, chainID, executable(), home)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&home, "home", "", "node home directory")
+	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network)")
+	f.StringVar(&moniker, "moniker", "siegel-node", "node name shown to peers")
+	f.StringArrayVar(&agencies, "agency", nil, "register an agency in genesis: ID:PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
+	lf.register(f)
+	return cmd
+}
+
+func newStartCmd() *cobra.Command {
+	var home string
+	var lf listenFlags
+	cmd := &cobra.Command{
+		Use:   "start --home DIR",
+		Short: "Run a node: CometBFT, the application and the HTTP APIs, until SIGINT or SIGTERM",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if home == "" {
+				return errors.New("--home DIR is required")
+			}
+			nc, err := loadNodeConfig(home)
+			if err != nil {
+				return err
+			}
+			lf.apply(&nc)
+			if err := nc.validate(); err != nil {
+				return err
+			}
+			return runNode(cmd.Context(), home, nc, lf.overrides(), cmd.ErrOrStderr(), nil)
+		},
+	}
+	cmd.Flags().StringVar(&home, "home", "", "node home directory (made by 'siegel init')")
+	lf.register(cmd.Flags())
+	return cmd
+}
+
+// hexKey formats a public key for people.
+func hexKey(k []byte) string { return hex.EncodeToString(k) }

@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app"
+	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/store"
+)
+
+// consensusOverrides replace listen addresses of config.toml for one run (flags of start and dev).
+type consensusOverrides struct {
+	P2PAddr string
+	RPCAddr string
+}
+
+// running describes a started node, for callers that print or test it.
+type running struct {
+	ChainID    string
+	APIURL     string
+	AgencyURL  string
+	MetricsURL string
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return l, fmt.Errorf("log level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func newLogger(c nodeConfig, w io.Writer) *slog.Logger {
+	lvl, _ := parseLevel(c.LogLevel) // validated
+	opts := &slog.HandlerOptions{Level: min(lvl, mustLevel(c.CometLogLevel))}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func mustLevel(s string) slog.Level {
+	l, _ := parseLevel(s)
+	return l
+}
+
+// listen opens a TCP listener, with a message that names the setting.
+func listen(name, addr string) (net.Listener, error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", name, addr, err)
+	}
+	return l, nil
+}
+
+// runNode runs a node from home until ctx ends, then shuts it down cleanly. ready is called once all
+// listeners are up.
+func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverrides, logw io.Writer, ready func(running)) (err error) {
+	logger := newLogger(nc, logw)
+	cc, err := consensus.LoadConfig(home)
+	if err != nil {
+		return err
+	}
+	if ov.P2PAddr != "" {
+		cc.P2P.ListenAddress = ov.P2PAddr
+	}
+	if ov.RPCAddr != "" {
+		cc.RPC.ListenAddress = ov.RPCAddr
+	}
+
+	// Listeners first: a port in use fails the start before anything touches the databases.
+	var lns []net.Listener
+	defer func() {
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+		}
+	}()
+	apiL, err := listen("api_addr", nc.APIAddr)
+	if err != nil {
+		return err
+	}
+	lns = append(lns, apiL)
+	agencyL, err := listen("agency_addr", nc.AgencyAddr)
+	if err != nil {
+		return err
+	}
+	lns = append(lns, agencyL)
+	var metricsL net.Listener
+	if nc.MetricsAddr != "" {
+		if metricsL, err = listen("metrics_addr", nc.MetricsAddr); err != nil {
+			return err
+		}
+		lns = append(lns, metricsL)
+	}
+
+	st, err := store.Open(filepath.Join(home, "data", "siegel"), store.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+
+	appReg := prometheus.NewRegistry()
+	appReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	cometReg := prometheus.NewRegistry()
+	m := newAppMetrics(appReg)
+	tracker := api.NewTracker()
+	a, err := app.New(st, app.Hooks{Committed: func(c app.Committed) {
+		m.committed(c)
+		tracker.Notify(outcomes(c))
+		if n := len(c.Anchors); n > 0 {
+			logger.Info("block committed", "height", c.Height, "txs", len(c.Txs), "anchors", n)
+		}
+	}})
+	if err != nil {
+		return err
+	}
+	node, err := consensus.New(ctx, cc, instrumented{App: a, m: m}, consensus.Options{
+		Logger: logger, CometLogLevel: mustLevel(nc.CometLogLevel), Registerer: cometReg,
+	})
+	if err != nil {
+		return err
+	}
+	if err := node.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		if serr := node.Stop(); serr != nil && err == nil {
+			err = serr
+		}
+		logger.Info("node stopped")
+	}()
+
+	b := &backend{st: st, app: a, node: node}
+	servers := []*http.Server{
+		api.NewServer(nc.APIAddr, api.PublicHandler(b, logger), 15*time.Second, logger),
+		api.NewServer(nc.AgencyAddr, api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger), nc.CommitWait.Duration+15*time.Second, logger),
+	}
+	if metricsL != nil {
+		h := promhttp.HandlerFor(prometheus.Gatherers{appReg, cometReg}, promhttp.HandlerOpts{})
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", h)
+		servers = append(servers, api.NewServer(nc.MetricsAddr, mux, 15*time.Second, logger))
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() {
+			if err := s.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("serve %s: %w", s.Addr, err)
+			}
+		}()
+	}
+	r := running{ChainID: node.Status().ChainID, APIURL: "http://" + apiL.Addr().String(), AgencyURL: "http://" + agencyL.Addr().String()}
+	if metricsL != nil {
+		r.MetricsURL = "http://" + metricsL.Addr().String() + "/metrics"
+	}
+	logger.Info("node started", "chain_id", r.ChainID, "api", r.APIURL, "agency_api", r.AgencyURL, "metrics", r.MetricsURL, "version", version)
+	if ready != nil {
+		ready(r)
+	}
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case err = <-errc:
+		logger.Error("listener failed, shutting down", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	return err
+}
+
+// executable is how the user invoked siegel, for commands we print.
+func executable() string {
+	if p := os.Args[0]; strings.ContainsRune(p, filepath.Separator) {
+		return p
+	}
+	return "siegel"
+}

@@ -1,0 +1,141 @@
+package consensus
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	cfg "github.com/cometbft/cometbft/config"
+	"github.com/cometbft/cometbft/crypto"
+	"github.com/cometbft/cometbft/p2p"
+	"github.com/cometbft/cometbft/privval"
+	"github.com/cometbft/cometbft/types"
+	"github.com/spf13/viper"
+)
+
+// ErrNoHome is returned when a directory holds no initialised node home.
+var ErrNoHome = errors.New("consensus: not an initialised node home")
+
+// Defaults applies Siegel's required settings to a CometBFT configuration. They are enforced again at
+// load time, so a hand-edited config.toml cannot turn them off by accident.
+func Defaults(c *cfg.Config) {
+	c.DBBackend = "pebbledb"
+	c.TxIndex.Indexer = "null"
+	c.Storage.DiscardABCIResponses = true
+	c.BlockSync.AdaptiveSync = false
+	c.Instrumentation.Prometheus = false // Siegel serves CometBFT's metrics on its own listener
+}
+
+// InitOptions are the per-node settings written into a new home.
+type InitOptions struct {
+	Moniker string
+	// P2PAddr is CometBFT's peer listen address, e.g. tcp://127.0.0.1:26656.
+	P2PAddr string
+	// RPCAddr is CometBFT's RPC listen address; empty disables the RPC. Keep it on loopback.
+	RPCAddr string
+	// PersistentPeers is a comma-separated list of ID@host:port.
+	PersistentPeers string
+	// TimeoutCommit overrides CometBFT's default of 1 s when non-zero.
+	TimeoutCommit time.Duration
+}
+
+// InitHome creates the directories, config.toml, node key and validator key of a node home, keeping
+// any key that already exists. It returns the validator's public key for the genesis.
+func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	Defaults(c)
+	if o.Moniker != "" {
+		c.Moniker = o.Moniker
+	}
+	if o.P2PAddr != "" {
+		c.P2P.ListenAddress = o.P2PAddr
+	}
+	c.RPC.ListenAddress = o.RPCAddr
+	c.P2P.PersistentPeers = o.PersistentPeers
+	if o.TimeoutCommit != 0 {
+		c.Consensus.TimeoutCommit = o.TimeoutCommit
+	}
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("consensus: config: %w", err)
+	}
+	for _, d := range []string{filepath.Join(home, "config"), filepath.Join(home, "data")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, fmt.Errorf("consensus: %w", err)
+		}
+	}
+	cfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), c)
+	if _, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile()); err != nil {
+		return nil, fmt.Errorf("consensus: node key: %w", err)
+	}
+	pv := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
+	return pv.GetPubKey()
+}
+
+// Validator is a genesis validator.
+type Validator struct {
+	Name   string
+	PubKey crypto.PubKey
+	Power  int64
+}
+
+// WriteGenesis writes genesis.json into home with the given validators and application state.
+func WriteGenesis(home, chainID string, genesisTime time.Time, vals []Validator, appState json.RawMessage) error {
+	doc := &types.GenesisDoc{
+		GenesisTime:     genesisTime.UTC(),
+		ChainID:         chainID,
+		InitialHeight:   1,
+		ConsensusParams: types.DefaultConsensusParams(),
+		AppState:        appState,
+	}
+	for _, v := range vals {
+		doc.Validators = append(doc.Validators, types.GenesisValidator{
+			Address: v.PubKey.Address(), PubKey: v.PubKey, Power: v.Power, Name: v.Name,
+		})
+	}
+	if err := doc.ValidateAndComplete(); err != nil {
+		return fmt.Errorf("consensus: genesis: %w", err)
+	}
+	if err := doc.SaveAs(GenesisFile(home)); err != nil {
+		return fmt.Errorf("consensus: write genesis: %w", err)
+	}
+	return nil
+}
+
+// GenesisFile is where a home keeps its genesis.
+func GenesisFile(home string) string { return filepath.Join(home, "config", "genesis.json") }
+
+// LoadConfig reads home's config.toml and enforces Siegel's defaults.
+func LoadConfig(home string) (*cfg.Config, error) {
+	path := filepath.Join(home, "config", "config.toml")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrNoHome, home, err)
+	}
+	v := viper.New()
+	v.SetConfigFile(path)
+	if err := v.ReadInConfig(); err != nil {
+		return nil, fmt.Errorf("consensus: read %s: %w", path, err)
+	}
+	c := cfg.DefaultConfig()
+	if err := v.Unmarshal(c); err != nil {
+		return nil, fmt.Errorf("consensus: decode %s: %w", path, err)
+	}
+	c.SetRoot(home)
+	Defaults(c)
+	if err := c.ValidateBasic(); err != nil {
+		return nil, fmt.Errorf("consensus: %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// NodeID returns the CometBFT node ID of a home (for persistent_peers).
+func NodeID(home string) (string, error) {
+	k, err := p2p.LoadNodeKey(filepath.Join(home, "config", "node_key.json"))
+	if err != nil {
+		return "", fmt.Errorf("consensus: %w", err)
+	}
+	return string(k.ID()), nil
+}

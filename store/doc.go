@@ -1,0 +1,9 @@
+// Package store keeps Siegel's application state in Pebble: agencies, anchors, used nonces, transaction
+// results and the last commit (height and app hash).
+//
+// Writes happen only through Save, which applies one block's changes, the new height and the new app hash
+// in a single synced Pebble batch: after a crash the store holds either the whole block or none of it,
+// and CometBFT's handshake replays what is missing. Reads see committed state only.
+//
+// It leaves deciding what to write (validation, execution, app hash) to package app.
+package store

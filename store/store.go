@@ -1,0 +1,341 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
+
+	"github.com/siegel-notary/siegel/receipt"
+)
+
+// ErrNotFound is returned when a key holds nothing.
+var ErrNotFound = errors.New("store: not found")
+
+// Key prefixes. One byte each, so that ranges never overlap.
+const (
+	pMeta      = 'm' // m/<name>
+	pAnchor    = 'a' // a/<doc hash>            -> receipt.Record encoding
+	pAgency    = 'g' // g/<agency ID>           -> Agency JSON
+	pKey       = 'k' // k/<public key>          -> agency ID
+	pNonce     = 'n' // n/<signer><nonce>       -> expiry
+	pExpiry    = 'x' // x/<expiry><signer><nonce> -> empty (index for pruning)
+	pTx        = 't' // t/<tx hash>             -> TxResult
+	sep        = '/'
+	metaCommit = "commit"
+	metaParams = "params"
+)
+
+// Commit is the state as of the last committed block.
+type Commit struct {
+	Height  uint64
+	AppHash []byte
+	// TimeUnixNano is the consensus time of the block at Height.
+	TimeUnixNano int64
+}
+
+// Key is an ed25519 public key. It reads and writes as hex in JSON.
+type Key [32]byte
+
+// MarshalText implements encoding.TextMarshaler.
+func (k Key) MarshalText() ([]byte, error) { return []byte(hex.EncodeToString(k[:])), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (k *Key) UnmarshalText(b []byte) error {
+	if len(b) != 64 {
+		return fmt.Errorf("store: public key must be 64 hex digits, got %d characters", len(b))
+	}
+	_, err := hex.Decode(k[:], b)
+	return err
+}
+
+// Agency is a registered agency.
+type Agency struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Keys []Key  `json:"keys"`
+}
+
+// Nonce records that Signer used Nonce in a transaction valid until Expiry.
+type Nonce struct {
+	Signer [32]byte
+	Nonce  uint64
+	Expiry uint64
+}
+
+// TxResult is where a transaction landed and how it fared.
+type TxResult struct {
+	Hash   [32]byte
+	Height uint64
+	Index  uint32
+	Code   uint32
+}
+
+// Block is everything one block changes. Save writes it atomically.
+type Block struct {
+	Commit   Commit
+	Params   []byte // written when non-nil (at genesis)
+	Agencies []Agency
+	Anchors  []receipt.Record
+	Nonces   []Nonce
+	Txs      []TxResult
+}
+
+// Options tune Open. The zero value is ready to use.
+type Options struct {
+	// FS replaces the file system; tests pass vfs.NewStrictMem() to simulate crashes.
+	FS vfs.FS
+	// CacheBytes is Pebble's block cache size; 0 means 64 MiB.
+	CacheBytes int64
+	Logger     *slog.Logger
+}
+
+// Store is the application state in Pebble. It is safe for concurrent use: Save from one goroutine,
+// reads from any.
+type Store struct {
+	db *pebble.DB
+}
+
+// Open opens or creates the store in dir.
+func Open(dir string, o Options) (*Store, error) {
+	if o.CacheBytes == 0 {
+		o.CacheBytes = 64 << 20
+	}
+	cache := pebble.NewCache(o.CacheBytes)
+	defer cache.Unref()
+	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the Pebble handle for checkpoints and metrics; callers must not write through it.
+func (s *Store) DB() *pebble.DB { return s.db }
+
+func key(prefix byte, parts ...[]byte) []byte {
+	n := 2
+	for _, p := range parts {
+		n += len(p)
+	}
+	k := make([]byte, 0, n)
+	k = append(k, prefix, sep)
+	for _, p := range parts {
+		k = append(k, p...)
+	}
+	return k
+}
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+// get returns a copy of the value at k, or ErrNotFound.
+func (s *Store) get(k []byte) ([]byte, error) {
+	v, closer, err := s.db.Get(k)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: get: %w", err)
+	}
+	out := append([]byte(nil), v...)
+	return out, closer.Close()
+}
+
+// LastCommit returns the last committed height and app hash; zero for a fresh store.
+func (s *Store) LastCommit() (Commit, error) {
+	v, err := s.get(key(pMeta, []byte(metaCommit)))
+	if errors.Is(err, ErrNotFound) {
+		return Commit{}, nil
+	}
+	if err != nil {
+		return Commit{}, err
+	}
+	if len(v) < 16 {
+		return Commit{}, fmt.Errorf("store: corrupt commit record of %d bytes", len(v))
+	}
+	return Commit{
+		Height:       binary.BigEndian.Uint64(v),
+		TimeUnixNano: int64(binary.BigEndian.Uint64(v[8:])),
+		AppHash:      v[16:],
+	}, nil
+}
+
+// Params returns the chain parameters written at genesis.
+func (s *Store) Params() ([]byte, error) { return s.get(key(pMeta, []byte(metaParams))) }
+
+// Anchor returns the record for a document hash.
+func (s *Store) Anchor(doc [32]byte) (receipt.Record, error) {
+	v, err := s.get(key(pAnchor, doc[:]))
+	if err != nil {
+		return receipt.Record{}, err
+	}
+	r, err := receipt.DecodeRecord(v)
+	if err != nil {
+		return r, fmt.Errorf("store: anchor %x: %w", doc, err)
+	}
+	return r, nil
+}
+
+// Agency returns a registered agency by ID.
+func (s *Store) Agency(id string) (Agency, error) {
+	var a Agency
+	v, err := s.get(key(pAgency, []byte(id)))
+	if err != nil {
+		return a, err
+	}
+	if err := json.Unmarshal(v, &a); err != nil {
+		return a, fmt.Errorf("store: agency %q: %w", id, err)
+	}
+	return a, nil
+}
+
+// AgencyByKey returns the agency that a public key belongs to.
+func (s *Store) AgencyByKey(k [32]byte) (Agency, error) {
+	id, err := s.get(key(pKey, k[:]))
+	if err != nil {
+		return Agency{}, err
+	}
+	return s.Agency(string(id))
+}
+
+// Agencies returns every registered agency, ordered by ID.
+func (s *Store) Agencies() ([]Agency, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAgency, sep}, UpperBound: []byte{pAgency, sep + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: list agencies: %w", err)
+	}
+	defer it.Close()
+	var out []Agency
+	for it.First(); it.Valid(); it.Next() {
+		var a Agency
+		if err := json.Unmarshal(it.Value(), &a); err != nil {
+			return nil, fmt.Errorf("store: agency %q: %w", it.Key()[2:], err)
+		}
+		out = append(out, a)
+	}
+	return out, it.Error()
+}
+
+// NonceUsed reports whether signer already used nonce in a committed transaction that has not expired.
+func (s *Store) NonceUsed(signer [32]byte, nonce uint64) (bool, error) {
+	_, err := s.get(key(pNonce, signer[:], u64(nonce)))
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// TxResult returns where a committed transaction landed.
+func (s *Store) TxResult(h [32]byte) (TxResult, error) {
+	v, err := s.get(key(pTx, h[:]))
+	if err != nil {
+		return TxResult{}, err
+	}
+	if len(v) != 16 {
+		return TxResult{}, fmt.Errorf("store: corrupt tx result of %d bytes", len(v))
+	}
+	return TxResult{Hash: h, Height: binary.BigEndian.Uint64(v), Index: binary.BigEndian.Uint32(v[8:]), Code: binary.BigEndian.Uint32(v[12:])}, nil
+}
+
+// Save writes one block's changes, its height and app hash in one synced batch, and prunes nonces that
+// can no longer be replayed (those whose expiry is at or below the new height).
+func (s *Store) Save(b *Block) error {
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	set := func(k, v []byte) error { return batch.Set(k, v, nil) }
+	var errs []error
+	c := b.Commit
+	cv := binary.BigEndian.AppendUint64(nil, c.Height)
+	cv = binary.BigEndian.AppendUint64(cv, uint64(c.TimeUnixNano))
+	cv = append(cv, c.AppHash...)
+	errs = append(errs, set(key(pMeta, []byte(metaCommit)), cv))
+	if b.Params != nil {
+		errs = append(errs, set(key(pMeta, []byte(metaParams)), b.Params))
+	}
+	for _, a := range b.Agencies {
+		v, err := json.Marshal(a)
+		errs = append(errs, err, set(key(pAgency, []byte(a.ID)), v))
+		for _, k := range a.Keys {
+			errs = append(errs, set(key(pKey, k[:]), []byte(a.ID)))
+		}
+	}
+	for i := range b.Anchors {
+		r := &b.Anchors[i]
+		errs = append(errs, set(key(pAnchor, r.DocHash[:]), r.Encode()))
+	}
+	for _, n := range b.Nonces {
+		errs = append(errs,
+			set(key(pNonce, n.Signer[:], u64(n.Nonce)), u64(n.Expiry)),
+			set(key(pExpiry, u64(n.Expiry), n.Signer[:], u64(n.Nonce)), nil))
+	}
+	for _, t := range b.Txs {
+		v := binary.BigEndian.AppendUint64(nil, t.Height)
+		v = binary.BigEndian.AppendUint32(v, t.Index)
+		v = binary.BigEndian.AppendUint32(v, t.Code)
+		errs = append(errs, set(key(pTx, t.Hash[:]), v))
+	}
+	errs = append(errs, s.pruneNonces(batch, c.Height))
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("store: stage block %d: %w", c.Height, err)
+	}
+	if err := batch.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("store: commit block %d: %w", c.Height, err)
+	}
+	return nil
+}
+
+// pruneNonces deletes, in batch, the nonces whose expiry is at most height.
+func (s *Store) pruneNonces(batch *pebble.Batch, height uint64) error {
+	upper := key(pExpiry, u64(height+1))
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pExpiry, sep}, UpperBound: upper})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != 2+8+32+8 {
+			return fmt.Errorf("corrupt expiry key of %d bytes", len(k))
+		}
+		if err := batch.Delete(key(pNonce, k[10:]), nil); err != nil {
+			return err
+		}
+		if err := batch.Delete(append([]byte(nil), k...), nil); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// quietLogger sends Pebble's log lines to slog (at debug for info, so a node's log stays readable).
+type quietLogger struct{ l *slog.Logger }
+
+func (q quietLogger) logger() *slog.Logger {
+	if q.l == nil {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return q.l
+}
+
+func (q quietLogger) Infof(format string, args ...any) {
+	q.logger().Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (q quietLogger) Errorf(format string, args ...any) {
+	q.logger().Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (q quietLogger) Fatalf(format string, args ...any) {
+	q.logger().Error(fmt.Sprintf(format, args...), "component", "pebble")
+	panic(fmt.Sprintf(format, args...))
+}

@@ -100,7 +100,11 @@ func (c *Client) once(ctx context.Context, method, url string, body []byte, out 
 		req.Header.Set("Content-Type", "application/octet-stream")
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.HTTP.Do(req)
+	hc := c.HTTP
+	if hc == nil { // a Client literal without HTTP
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return 0, err
 	}

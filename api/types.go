@@ -73,16 +73,16 @@ func (h *HexBytes) UnmarshalText(b []byte) error {
 
 // AnchorView is the JSON form of an anchor record: GET /v1/anchors/{hash}.
 type AnchorView struct {
-	Hash       string     `json:"hash"`
-	Status     string     `json:"status"`
-	Agency     AgencyRef  `json:"agency"`
-	Signer     string     `json:"signer"`
-	Height     uint64     `json:"height"`
-	Time       time.Time  `json:"time"`
-	TxHash     string     `json:"tx_hash"`
-	TxIndex    uint32     `json:"tx_index"`
-	Entry      uint32     `json:"entry"`
-	MetaDigest string     `json:"metadata_digest,omitempty"`
+	Hash       string    `json:"hash"`
+	Status     string    `json:"status"`
+	Agency     AgencyRef `json:"agency"`
+	Signer     string    `json:"signer"`
+	Height     uint64    `json:"height"`
+	Time       time.Time `json:"time"`
+	TxHash     string    `json:"tx_hash"`
+	TxIndex    uint32    `json:"tx_index"`
+	Entry      uint32    `json:"entry"`
+	MetaDigest string    `json:"metadata_digest,omitempty"`
 }
 
 // AgencyRef names an agency.

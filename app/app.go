@@ -11,6 +11,7 @@ import (
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmttypes "github.com/cometbft/cometbft/types"
 
 	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/receipt"
@@ -61,6 +62,7 @@ type chainState struct {
 type pendingBlock struct {
 	block store.Block
 	time  time.Time
+	txs   []store.TxResult // every transaction of the block, for the Committed hook
 }
 
 // New returns the application over s, resuming from the last commit that s holds.
@@ -168,7 +170,10 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	var out [][]byte
 	var size int64
 	for _, raw := range req.Txs {
-		if req.MaxTxBytes > 0 && size+int64(len(raw)) > req.MaxTxBytes {
+		// CometBFT counts a transaction's bytes in the block's protobuf encoding, with its field tag
+		// and length prefix, and refuses the proposal if they exceed MaxTxBytes.
+		n := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{raw})
+		if req.MaxTxBytes > 0 && size+n > req.MaxTxBytes {
 			break
 		}
 		c, rej, err := a.check(raw, uint64(req.Height), ov)
@@ -180,7 +185,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		}
 		ov.use(c)
 		out = append(out, raw)
-		size += int64(len(raw))
+		size += n
 	}
 	return &abci.ResponsePrepareProposal{Txs: out}, nil
 }
@@ -221,6 +226,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 	h.Write(a.last.AppHash)
 	h.Write(binary.BigEndian.AppendUint64(nil, height))
 	h.Write(binary.BigEndian.AppendUint64(nil, uint64(req.Time.UnixNano())))
+	landed := map[[32]byte]bool{} // the transactions executed in this block
 	for i, raw := range req.Txs {
 		txHash := sha256.Sum256(raw)
 		c, rej, err := a.check(raw, height, ov)
@@ -235,14 +241,44 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 			ov.use(c)
 			a.execute(p, c, height, req.Time, txHash, uint32(i))
 			results[i] = &abci.ExecTxResult{Code: abci.CodeTypeOK}
+			landed[txHash] = true
 		}
-		p.block.Txs = append(p.block.Txs, store.TxResult{Hash: txHash, Height: height, Index: uint32(i), Code: uint32(code)})
+		// A copy of a transaction that landed is rejected (replayed or expired): keep the record of
+		// where the original landed rather than overwrite it with the copy's rejection.
+		copied, err := a.copiesLanded(rej, txHash, landed)
+		if err != nil {
+			return nil, fmt.Errorf("app: finalize block %d tx %d: %w", height, i, err)
+		}
+		res := store.TxResult{Hash: txHash, Height: height, Index: uint32(i), Code: uint32(code)}
+		p.txs = append(p.txs, res)
+		if !copied {
+			p.block.Txs = append(p.block.Txs, res)
+		}
 		h.Write(txHash[:])
 		h.Write(binary.BigEndian.AppendUint32(nil, uint32(code)))
 	}
 	p.block.Commit = store.Commit{Height: height, AppHash: h.Sum(nil), TimeUnixNano: req.Time.UnixNano()}
 	a.pending = p
 	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: p.block.Commit.AppHash}, nil
+}
+
+// copiesLanded reports whether a rejected transaction has the same bytes as one executed earlier in
+// this block (landed) or in a committed block.
+func (a *App) copiesLanded(rej *rejection, txHash [32]byte, landed map[[32]byte]bool) (bool, error) {
+	if rej == nil {
+		return false, nil
+	}
+	if landed[txHash] {
+		return true, nil
+	}
+	r, err := a.store.TxResult(txHash)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return r.Code == uint32(tx.CodeOK), nil
 }
 
 // execute stages the effects of a checked anchor transaction.
@@ -277,7 +313,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	beforeCommitHook(p.block.Commit.Height)
 	a.last, a.pending = p.block.Commit, nil
 	if a.hooks.Committed != nil {
-		a.hooks.Committed(Committed{Height: p.block.Commit.Height, Time: p.time, Txs: p.block.Txs, Anchors: p.block.Anchors})
+		a.hooks.Committed(Committed{Height: p.block.Commit.Height, Time: p.time, Txs: p.txs, Anchors: p.block.Anchors})
 	}
 	return &abci.ResponseCommit{}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"unicode"
 	"unicode/utf8"
@@ -59,7 +60,8 @@ func ParseGenesis(b []byte) (Genesis, error) {
 	if err := dec.Decode(&g); err != nil {
 		return g, fmt.Errorf("%w: app_state: %v", ErrGenesis, err)
 	}
-	if dec.More() {
+	// dec.More would miss a trailing '}' or ']': only the end of the input may follow.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return g, fmt.Errorf("%w: app_state: trailing data", ErrGenesis)
 	}
 	return g, g.Validate()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/siegel-notary/siegel/receipt"
@@ -110,6 +111,13 @@ func Open(dir string, o Options) (*Store, error) {
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
 	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}}
+	// Most lookups on the write path are for keys that do not exist (a new hash, a fresh nonce): bloom
+	// filters answer those without reading data blocks.
+	opts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	opts.EnsureDefaults()
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
@@ -274,6 +282,9 @@ func (s *Store) Save(b *Block) error {
 		errs = append(errs, set(key(pAnchor, r.DocHash[:]), r.Encode()))
 	}
 	for _, n := range b.Nonces {
+		if n.Expiry <= c.Height {
+			continue // already past its expiry: pruneNonces, which reads committed state, would miss it
+		}
 		errs = append(errs,
 			set(key(pNonce, n.Signer[:], u64(n.Nonce)), u64(n.Expiry)),
 			set(key(pExpiry, u64(n.Expiry), n.Signer[:], u64(n.Nonce)), nil))

@@ -38,7 +38,7 @@ var codeNames = [...]string{
 
 // String returns the code's stable name, as used in JSON and metrics labels.
 func (c Code) String() string {
-	if int(c) < len(codeNames) && codeNames[c] != "" {
+	if c < Code(len(codeNames)) && codeNames[c] != "" {
 		return codeNames[c]
 	}
 	return fmt.Sprintf("code_%d", uint32(c))

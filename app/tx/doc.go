@@ -8,9 +8,9 @@
 //
 //	version      1   = 1
 //	kind         1   1 = anchor
-//	chain ID     1+L L in 1..50, printable ASCII
+//	chain ID     1+L L in 1..50, printable ASCII without spaces (0x21..0x7e)
 //	signer      32   ed25519 public key of the agency key that signs
-//	nonce        8   any value; (signer, nonce) may be used once
+//	nonce        8   any value; a (signer, nonce) pair is accepted once while unexpired
 //	expiry       8   the last block height at which the transaction may be included
 //	body         …   by kind, see below
 //	signature   64   ed25519 over SignDomain || every byte before the signature

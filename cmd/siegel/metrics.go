@@ -68,13 +68,20 @@ func (m *appMetrics) committed(c app.Committed) {
 	}
 }
 
-// instrumented times the ABCI calls of the application (which itself never reads a clock).
+// instrumented times the ABCI calls of the application (which itself never reads a clock), and holds
+// the tests' kill switch.
 type instrumented struct {
 	*app.App
-	m *appMetrics
+	m     *appMetrics
+	crash crashSwitch
+	// block is the height and transaction count of the last finalized block (ABCI calls are serialised).
+	block struct {
+		height int64
+		txs    int
+	}
 }
 
-func (i instrumented) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
+func (i *instrumented) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	t0 := time.Now()
 	r, err := i.App.CheckTx(ctx, req)
 	i.m.checkTx.Observe(time.Since(t0).Seconds())
@@ -84,16 +91,20 @@ func (i instrumented) CheckTx(ctx context.Context, req *abci.RequestCheckTx) (*a
 	return r, err
 }
 
-func (i instrumented) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
+func (i *instrumented) FinalizeBlock(ctx context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
 	t0 := time.Now()
 	r, err := i.App.FinalizeBlock(ctx, req)
 	i.m.finalize.Observe(time.Since(t0).Seconds())
+	i.block.height, i.block.txs = req.Height, len(req.Txs)
+	i.crash.at(crashFinalize, req.Height, len(req.Txs))
 	return r, err
 }
 
-func (i instrumented) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
+func (i *instrumented) Commit(ctx context.Context, req *abci.RequestCommit) (*abci.ResponseCommit, error) {
+	i.crash.at(crashCommit, i.block.height, i.block.txs)
 	t0 := time.Now()
 	r, err := i.App.Commit(ctx, req)
 	i.m.commit.Observe(time.Since(t0).Seconds())
+	i.crash.at(crashSaved, i.block.height, i.block.txs)
 	return r, err
 }

@@ -135,7 +135,11 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	if err != nil {
 		return err
 	}
-	node, err := consensus.New(ctx, cc, instrumented{App: a, m: m}, consensus.Options{
+	crash, err := crashSwitchFromEnv()
+	if err != nil {
+		return err
+	}
+	node, err := consensus.New(ctx, cc, &instrumented{App: a, m: m, crash: crash}, consensus.Options{
 		Logger: logger, CometLogLevel: mustLevel(nc.CometLogLevel), Registerer: cometReg,
 	})
 	if err != nil {

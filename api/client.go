@@ -173,3 +173,11 @@ func (c *Client) Submit(ctx context.Context, tx []byte) (SubmitResult, error) {
 		}
 	}
 }
+
+// Receipt fetches the JSON receipt file of a document hash (also for an unknown hash: an absence
+// proof). It waits and retries while the node has no signed checkpoint yet.
+func (c *Client) Receipt(ctx context.Context, doc [32]byte) (json.RawMessage, error) {
+	var raw json.RawMessage
+	_, err := c.do(ctx, http.MethodGet, "/v1/anchors/"+hex.EncodeToString(doc[:])+"/receipt", nil, &raw)
+	return raw, err
+}

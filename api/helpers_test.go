@@ -36,6 +36,12 @@ type fakeBackend struct {
 	anchorErr error // returned by Anchor for every hash when set
 	agencyErr error // returned by AgencyName for every ID when set
 
+	receipt     *receipt.Receipt // returned by Receipt (with the queried hash) when set
+	receiptErr  error
+	checkpoint  CheckpointView
+	consistency ConsistencyView
+	proofErr    error // returned by LatestCheckpoint and Consistency when set
+
 	submitCode uint32
 	submitLog  string
 	submitErr  error
@@ -206,4 +212,30 @@ func wantSecureHeaders(t *testing.T, h http.Header) {
 	if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type = %q, want application/json", ct)
 	}
+}
+
+func (f *fakeBackend) Receipt(doc [32]byte) (*receipt.Receipt, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.receiptErr != nil {
+		return nil, f.receiptErr
+	}
+	if f.receipt == nil {
+		return nil, ErrUnavailable
+	}
+	r := *f.receipt
+	r.DocHash = doc
+	return &r, nil
+}
+
+func (f *fakeBackend) LatestCheckpoint() (CheckpointView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.checkpoint, f.proofErr
+}
+
+func (f *fakeBackend) Consistency(from, to uint64) (ConsistencyView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.consistency, f.proofErr
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
 )
 
 // PublicHandler serves the read-only public API.
@@ -12,6 +13,9 @@ func PublicHandler(b Backend, logger *slog.Logger) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/status", method(http.MethodGet, p.status))
 	mux.HandleFunc("/v1/anchors/{hash}", method(http.MethodGet, p.anchor))
+	mux.HandleFunc("/v1/anchors/{hash}/receipt", method(http.MethodGet, p.receipt))
+	mux.HandleFunc("/v1/checkpoints/latest", method(http.MethodGet, p.latestCheckpoint))
+	mux.HandleFunc("/v1/checkpoints/consistency", method(http.MethodGet, p.consistency))
 	mux.HandleFunc("/", notFound)
 	return secure(mux)
 }
@@ -52,4 +56,74 @@ func (p *public) anchor(w http.ResponseWriter, r *http.Request) {
 	// A record can still change (revocation), so caches must revalidate.
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, viewOf(rec, name))
+}
+
+// receipt serves the receipt of a document hash, also for an unknown hash (an absence proof). With
+// ?format=compact it is the binary compact form, otherwise the JSON receipt file.
+func (p *public) receipt(w http.ResponseWriter, r *http.Request) {
+	h, err := ParseHash(r.PathValue("hash"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_hash", err.Error())
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "compact" {
+		writeError(w, http.StatusBadRequest, "bad_format", "format is json (the default) or compact")
+		return
+	}
+	rc, err := p.b.Receipt(h)
+	if p.failed(w, err, "receipt") {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	if format == "compact" {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Disposition", `attachment; filename="siegel-receipt.bin"`)
+		_, _ = w.Write(rc.EncodeCompact())
+		return
+	}
+	writeJSON(w, http.StatusOK, rc)
+}
+
+func (p *public) latestCheckpoint(w http.ResponseWriter, _ *http.Request) {
+	v, err := p.b.LatestCheckpoint()
+	if p.failed(w, err, "checkpoint") {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (p *public) consistency(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, err1 := strconv.ParseUint(q.Get("from"), 10, 64)
+	to, err2 := strconv.ParseUint(q.Get("to"), 10, 64)
+	if err1 != nil || err2 != nil || from == 0 || from > to {
+		writeError(w, http.StatusBadRequest, "bad_range", "give heights from=N&to=M with 1 <= N <= M")
+		return
+	}
+	v, err := p.b.Consistency(from, to)
+	if p.failed(w, err, "consistency") {
+		return
+	}
+	// Both checkpoints are signed history: the answer never changes.
+	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+	writeJSON(w, http.StatusOK, v)
+}
+
+// failed writes the error response for err, if any, and reports whether it did.
+func (p *public) failed(w http.ResponseWriter, err error, what string) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", what+" not found")
+	case errors.Is(err, ErrUnavailable):
+		w.Header().Set("Retry-After", "2")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "no signed checkpoint yet; try again shortly")
+	default:
+		p.log.Error(what+" failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", what+" failed")
+	}
+	return true
 }

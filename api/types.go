@@ -33,6 +33,29 @@ type Backend interface {
 	Status() Status
 	// Submit offers a transaction to the mempool and returns CheckTx's verdict.
 	Submit(ctx context.Context, tx []byte) (code uint32, log string, err error)
+	// Receipt proves the state of doc (anchored, or absent) as of the latest signed checkpoint;
+	// ErrUnavailable when no signed checkpoint is held yet (right after a start).
+	Receipt(doc [32]byte) (*receipt.Receipt, error)
+	// LatestCheckpoint returns the latest signed checkpoint.
+	LatestCheckpoint() (CheckpointView, error)
+	// Consistency proves that the log at checkpoint to extends the log at checkpoint from.
+	Consistency(from, to uint64) (ConsistencyView, error)
+}
+
+// CheckpointView is the body of GET /v1/checkpoints/latest.
+type CheckpointView struct {
+	Checkpoint receipt.Checkpoint `json:"checkpoint"`
+	// AppHash is the checkpoint's hash: the app hash in the header of block Height+1.
+	AppHash    HexBytes           `json:"app_hash"`
+	Signatures receipt.Signatures `json:"signatures"`
+}
+
+// ConsistencyView is the body of GET /v1/checkpoints/consistency: an RFC 6962 consistency proof from
+// the log of From to the log of To.
+type ConsistencyView struct {
+	From  receipt.Checkpoint `json:"from"`
+	To    receipt.Checkpoint `json:"to"`
+	Proof []HexBytes         `json:"proof"`
 }
 
 // Status is the body of GET /v1/status.

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store"
+	"github.com/siegel-notary/siegel/store/tree"
 )
 
 // AppVersion is the version of the state machine's rules, reported to CometBFT in Info.
@@ -47,7 +46,12 @@ type App struct {
 	chainID string
 	params  Params
 	last    store.Commit
-	pending *pendingBlock
+	log     tree.LogState        // the event log as of last
+	vals    receipt.ValidatorSet // the validator set of height last.Height+1
+	pending *pendingBlock        // finalized, waiting for Commit
+	// executed caches blocks executed in ProcessProposal or ExtendVote, by block hash, so that
+	// FinalizeBlock does not execute them again. Emptied at every Commit.
+	executed map[[32]byte]*pendingBlock
 }
 
 var _ abci.Application = (*App)(nil)
@@ -58,13 +62,6 @@ type chainState struct {
 	Params  Params `json:"params"`
 }
 
-// pendingBlock is a finalized block whose effects wait for Commit.
-type pendingBlock struct {
-	block store.Block
-	time  time.Time
-	txs   []store.TxResult // every transaction of the block, for the Committed hook
-}
-
 // New returns the application over s, resuming from the last commit that s holds.
 func New(s *store.Store, hooks Hooks) (*App, error) {
 	a := &App{store: s, hooks: hooks, params: DefaultParams()}
@@ -73,6 +70,13 @@ func New(s *store.Store, hooks Hooks) (*App, error) {
 		return nil, fmt.Errorf("app: load last commit: %w", err)
 	}
 	a.last = last
+	if a.log, err = s.LogState(); err != nil {
+		return nil, fmt.Errorf("app: load log state: %w", err)
+	}
+	// A fresh store has no validators yet: InitChain brings them.
+	if a.vals, err = s.Validators(last.Height + 1); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("app: load validators: %w", err)
+	}
 	raw, err := s.Params()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -137,11 +141,15 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err != nil {
 		return nil, fmt.Errorf("app: encode params: %w", err)
 	}
+	vals, err := validatorSet(req.Validators)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrGenesis, err)
+	}
 	commit := store.Commit{Height: 0, AppHash: hash, TimeUnixNano: req.Time.UnixNano()}
-	if err := a.store.Save(&store.Block{Commit: commit, Params: cs, Agencies: g.Agencies}); err != nil {
+	if err := a.store.Save(&store.Block{Commit: commit, Params: cs, Agencies: g.Agencies, Validators: vals}); err != nil {
 		return nil, err
 	}
-	a.chainID, a.params, a.last = req.ChainId, g.Params, commit
+	a.chainID, a.params, a.last, a.vals = req.ChainId, g.Params, commit, vals
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }
 
@@ -161,21 +169,33 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 	return &abci.ResponseCheckTx{Code: abci.CodeTypeOK}, nil
 }
 
-// PrepareProposal keeps, in mempool order, the transactions that are valid in this block and fit its
-// byte limit, dropping those that a transaction before them made invalid (a hash or nonce used twice).
+// PrepareProposal puts first the signatures on the last checkpoint gathered from the vote extensions,
+// then keeps, in mempool order, the transactions that are valid in this block and fit its byte limit,
+// dropping those that a transaction before them made invalid (a hash or nonce used twice).
 func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposal) (*abci.ResponsePrepareProposal, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	ov := newOverlay()
 	var out [][]byte
 	var size int64
-	for _, raw := range req.Txs {
-		// CometBFT counts a transaction's bytes in the block's protobuf encoding, with its field tag
-		// and length prefix, and refuses the proposal if they exceed MaxTxBytes.
+	// CometBFT counts a transaction's bytes in the block's protobuf encoding, with its field tag and
+	// length prefix, and refuses the proposal if they exceed MaxTxBytes.
+	fits := func(raw []byte) bool {
 		n := cmttypes.ComputeProtoSizeForTxs([]cmttypes.Tx{raw})
 		if req.MaxTxBytes > 0 && size+n > req.MaxTxBytes {
-			break
+			return false
 		}
+		size += n
+		return true
+	}
+	sigs, err := a.gatherSignatures(req.LocalLastCommit)
+	if err != nil {
+		return nil, fmt.Errorf("app: prepare proposal: %w", err)
+	}
+	if sigs != nil && fits(sigs) {
+		out = append(out, sigs)
+	}
+	for _, raw := range req.Txs {
 		c, rej, err := a.check(raw, uint64(req.Height), ov)
 		if err != nil {
 			return nil, fmt.Errorf("app: prepare proposal: %w", err)
@@ -183,140 +203,11 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 		if rej != nil {
 			continue
 		}
+		if !fits(raw) {
+			break
+		}
 		ov.use(c)
 		out = append(out, raw)
-		size += n
 	}
 	return &abci.ResponsePrepareProposal{Txs: out}, nil
 }
-
-// ProcessProposal rejects a block that holds any transaction an honest proposer would have dropped:
-// a proposer can put anything into a block.
-func (a *App) ProcessProposal(_ context.Context, req *abci.RequestProcessProposal) (*abci.ResponseProcessProposal, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	ov := newOverlay()
-	for _, raw := range req.Txs {
-		c, rej, err := a.check(raw, uint64(req.Height), ov)
-		if err != nil {
-			return nil, fmt.Errorf("app: process proposal: %w", err)
-		}
-		if rej != nil {
-			return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_REJECT}, nil
-		}
-		ov.use(c)
-	}
-	return &abci.ResponseProcessProposal{Status: abci.ResponseProcessProposal_ACCEPT}, nil
-}
-
-// FinalizeBlock checks every transaction again, executes the valid ones into a pending block and returns
-// the new app hash. Nothing is written until Commit.
-func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (*abci.ResponseFinalizeBlock, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	height := uint64(req.Height)
-	if height != a.last.Height+1 {
-		return nil, fmt.Errorf("app: finalize block %d after committed height %d", height, a.last.Height)
-	}
-	p := &pendingBlock{time: req.Time}
-	ov := newOverlay()
-	results := make([]*abci.ExecTxResult, len(req.Txs))
-	h := sha256.New()
-	h.Write([]byte("siegel/block/v1\n"))
-	h.Write(a.last.AppHash)
-	h.Write(binary.BigEndian.AppendUint64(nil, height))
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(req.Time.UnixNano())))
-	landed := map[[32]byte]bool{} // the transactions executed in this block
-	for i, raw := range req.Txs {
-		txHash := sha256.Sum256(raw)
-		c, rej, err := a.check(raw, height, ov)
-		if err != nil {
-			return nil, fmt.Errorf("app: finalize block %d tx %d: %w", height, i, err)
-		}
-		code := tx.CodeOK
-		if rej != nil {
-			code = rej.code
-			results[i] = &abci.ExecTxResult{Code: uint32(code), Codespace: tx.Codespace, Log: rej.msg}
-		} else {
-			ov.use(c)
-			a.execute(p, c, height, req.Time, txHash, uint32(i))
-			results[i] = &abci.ExecTxResult{Code: abci.CodeTypeOK}
-			landed[txHash] = true
-		}
-		// A copy of a transaction that landed is rejected (replayed or expired): keep the record of
-		// where the original landed rather than overwrite it with the copy's rejection.
-		copied, err := a.copiesLanded(rej, txHash, landed)
-		if err != nil {
-			return nil, fmt.Errorf("app: finalize block %d tx %d: %w", height, i, err)
-		}
-		res := store.TxResult{Hash: txHash, Height: height, Index: uint32(i), Code: uint32(code)}
-		p.txs = append(p.txs, res)
-		if !copied {
-			p.block.Txs = append(p.block.Txs, res)
-		}
-		h.Write(txHash[:])
-		h.Write(binary.BigEndian.AppendUint32(nil, uint32(code)))
-	}
-	p.block.Commit = store.Commit{Height: height, AppHash: h.Sum(nil), TimeUnixNano: req.Time.UnixNano()}
-	a.pending = p
-	return &abci.ResponseFinalizeBlock{TxResults: results, AppHash: p.block.Commit.AppHash}, nil
-}
-
-// copiesLanded reports whether a rejected transaction has the same bytes as one executed earlier in
-// this block (landed) or in a committed block.
-func (a *App) copiesLanded(rej *rejection, txHash [32]byte, landed map[[32]byte]bool) (bool, error) {
-	if rej == nil {
-		return false, nil
-	}
-	if landed[txHash] {
-		return true, nil
-	}
-	r, err := a.store.TxResult(txHash)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return r.Code == uint32(tx.CodeOK), nil
-}
-
-// execute stages the effects of a checked anchor transaction.
-func (a *App) execute(p *pendingBlock, c *checked, height uint64, t time.Time, txHash [32]byte, index uint32) {
-	p.block.Nonces = append(p.block.Nonces, store.Nonce{Signer: c.tx.Signer, Nonce: c.tx.Nonce, Expiry: c.tx.Expiry})
-	for j, e := range c.tx.Body.(*tx.Anchor).Entries {
-		p.block.Anchors = append(p.block.Anchors, receipt.Record{
-			DocHash:    e.Hash,
-			Agency:     c.agency.ID,
-			Signer:     c.tx.Signer,
-			Height:     height,
-			Time:       t.UTC(),
-			TxHash:     txHash,
-			TxIndex:    index,
-			Entry:      uint32(j),
-			MetaDigest: e.MetaDigest,
-		})
-	}
-}
-
-// Commit writes the pending block in one synced batch, then tells the Committed hook.
-func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p := a.pending
-	if p == nil {
-		return nil, errors.New("app: commit without a finalized block")
-	}
-	if err := a.store.Save(&p.block); err != nil {
-		return nil, err
-	}
-	beforeCommitHook(p.block.Commit.Height)
-	a.last, a.pending = p.block.Commit, nil
-	if a.hooks.Committed != nil {
-		a.hooks.Committed(Committed{Height: p.block.Commit.Height, Time: p.time, Txs: p.txs, Anchors: p.block.Anchors})
-	}
-	return &abci.ResponseCommit{}, nil
-}
-
-// beforeCommitHook is replaced by crash tests; it does nothing in a node.
-var beforeCommitHook = func(uint64) {}

@@ -135,7 +135,7 @@ func TestInitChain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, Time: genesisTime, AppStateBytes: b})
+		res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: chainID, Time: genesisTime, AppStateBytes: b, Validators: testValidators})
 		if err != nil {
 			return n, nil, err
 		}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 	"testing"
 	"time"
 
@@ -164,7 +165,7 @@ func (n *node) initChain(g Genesis) []byte {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b})
+	res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b, Validators: testValidators})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -290,3 +291,9 @@ func dump(t testing.TB, st *store.Store) map[string]string {
 	}
 	return out
 }
+
+// testValidators is the genesis validator set of the test chains: one ed25519 validator.
+var testValidators = []abci.ValidatorUpdate{{
+	PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)}},
+	Power:  10,
+}}

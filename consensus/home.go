@@ -84,11 +84,14 @@ type Validator struct {
 
 // WriteGenesis writes genesis.json into home with the given validators and application state.
 func WriteGenesis(home, chainID string, genesisTime time.Time, vals []Validator, appState json.RawMessage) error {
+	params := types.DefaultConsensusParams()
+	// Validators sign each checkpoint through vote extensions, from the first block on.
+	params.ABCI.VoteExtensionsEnableHeight = 1
 	doc := &types.GenesisDoc{
 		GenesisTime:     genesisTime.UTC(),
 		ChainID:         chainID,
 		InitialHeight:   1,
-		ConsensusParams: types.DefaultConsensusParams(),
+		ConsensusParams: params,
 		AppState:        appState,
 	}
 	for _, v := range vals {

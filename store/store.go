@@ -14,6 +14,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
 )
 
 // ErrNotFound is returned when a key holds nothing.
@@ -22,12 +23,17 @@ var ErrNotFound = errors.New("store: not found")
 // Key prefixes. One byte each, so that ranges never overlap.
 const (
 	pMeta      = 'm' // m/<name>
-	pAnchor    = 'a' // a/<doc hash>            -> receipt.Record encoding
+	pAnchor    = 'a' // a/<doc hash>            -> log index(8) | receipt.Record encoding
 	pAgency    = 'g' // g/<agency ID>           -> Agency JSON
 	pKey       = 'k' // k/<public key>          -> agency ID
 	pNonce     = 'n' // n/<signer><nonce>       -> expiry
 	pExpiry    = 'x' // x/<expiry><signer><nonce> -> empty (index for pruning)
 	pTx        = 't' // t/<tx hash>             -> TxResult
+	pLog       = 'l' // l/<level><index>        -> log node hash
+	pMap       = 's' // s/<tree path key>       -> map node encoding
+	pCheck     = 'p' // p/<height>              -> checkpoint encoding
+	pSigs      = 'q' // q/<height>              -> checkpoint signatures
+	pVals      = 'v' // v/<height>              -> validator set from that height on
 	sep        = '/'
 	metaCommit = "commit"
 	metaParams = "params"
@@ -78,14 +84,35 @@ type TxResult struct {
 	Code   uint32
 }
 
+// Anchor is a stored anchor: the record and where its event sits in the log.
+type Anchor struct {
+	receipt.Record
+	LogIndex uint64
+}
+
 // Block is everything one block changes. Save writes it atomically.
 type Block struct {
 	Commit   Commit
 	Params   []byte // written when non-nil (at genesis)
 	Agencies []Agency
-	Anchors  []receipt.Record
+	Anchors  []Anchor
 	Nonces   []Nonce
 	Txs      []TxResult
+	// Authenticated state: new log nodes and border, map node writes, and the block's checkpoint.
+	LogNodes   []tree.LogNode
+	Log        *tree.LogState
+	MapWrites  []tree.Write
+	Checkpoint *receipt.Checkpoint
+	// Signatures of an earlier checkpoint that this block carries.
+	Signed *SignedCheckpoint
+	// Validators, when set, is the validator set from height Commit.Height+1 (or from 1 at genesis).
+	Validators receipt.ValidatorSet
+}
+
+// SignedCheckpoint is a checkpoint height and the quorum signatures on it.
+type SignedCheckpoint struct {
+	Height     uint64
+	Signatures receipt.Signatures
 }
 
 // Options tune Open. The zero value is ready to use.
@@ -100,7 +127,8 @@ type Options struct {
 // Store is the application state in Pebble. It is safe for concurrent use: Save from one goroutine,
 // reads from any.
 type Store struct {
-	db *pebble.DB
+	db    *pebble.DB
+	snaps snapshots
 }
 
 // Open opens or creates the store in dir.
@@ -126,7 +154,10 @@ func Open(dir string, o Options) (*Store, error) {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.snaps.closeAll()
+	return s.db.Close()
+}
 
 // DB exposes the Pebble handle for checkpoints and metrics; callers must not write through it.
 func (s *Store) DB() *pebble.DB { return s.db }
@@ -181,17 +212,22 @@ func (s *Store) LastCommit() (Commit, error) {
 // Params returns the chain parameters written at genesis.
 func (s *Store) Params() ([]byte, error) { return s.get(key(pMeta, []byte(metaParams))) }
 
-// Anchor returns the record for a document hash.
-func (s *Store) Anchor(doc [32]byte) (receipt.Record, error) {
-	v, err := s.get(key(pAnchor, doc[:]))
+// Anchor returns the stored anchor of a document hash.
+func (s *Store) Anchor(doc [32]byte) (Anchor, error) { return readAnchor(s.get, doc) }
+
+func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) {
+	v, err := get(key(pAnchor, doc[:]))
 	if err != nil {
-		return receipt.Record{}, err
+		return Anchor{}, err
 	}
-	r, err := receipt.DecodeRecord(v)
+	if len(v) < 8 {
+		return Anchor{}, fmt.Errorf("store: anchor %x: corrupt value of %d bytes", doc, len(v))
+	}
+	r, err := receipt.DecodeRecord(v[8:])
 	if err != nil {
-		return r, fmt.Errorf("store: anchor %x: %w", doc, err)
+		return Anchor{}, fmt.Errorf("store: anchor %x: %w", doc, err)
 	}
-	return r, nil
+	return Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)}, nil
 }
 
 // Agency returns a registered agency by ID.
@@ -278,9 +314,10 @@ func (s *Store) Save(b *Block) error {
 		}
 	}
 	for i := range b.Anchors {
-		r := &b.Anchors[i]
-		errs = append(errs, set(key(pAnchor, r.DocHash[:]), r.Encode()))
+		a := &b.Anchors[i]
+		errs = append(errs, set(key(pAnchor, a.DocHash[:]), append(u64(a.LogIndex), a.Encode()...)))
 	}
+	errs = append(errs, s.stageState(batch, b))
 	for _, n := range b.Nonces {
 		if n.Expiry <= c.Height {
 			continue // already past its expiry: pruneNonces, which reads committed state, would miss it
@@ -302,6 +339,7 @@ func (s *Store) Save(b *Block) error {
 	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("store: commit block %d: %w", c.Height, err)
 	}
+	s.snapshot(c.Height)
 	return nil
 }
 

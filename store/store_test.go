@@ -56,9 +56,9 @@ func genesisBlock() *Block {
 func block1() *Block {
 	return &Block{
 		Commit: Commit{Height: 1, AppHash: bytes.Repeat([]byte{0xab}, 32), TimeUnixNano: t1.UnixNano()},
-		Anchors: []receipt.Record{
-			{DocHash: hash("d1"), Agency: "zeta", Signer: pub("z1"), Height: 1, Time: t1, TxHash: hash("tx1"), TxIndex: 0, Entry: 0},
-			{DocHash: hash("d2"), Agency: "zeta", Signer: pub("z1"), Height: 1, Time: t1, TxHash: hash("tx1"), TxIndex: 0, Entry: 1, MetaDigest: &meta},
+		Anchors: []Anchor{
+			{LogIndex: 0, Record: receipt.Record{DocHash: hash("d1"), Agency: "zeta", Signer: pub("z1"), Height: 1, Time: t1, TxHash: hash("tx1"), TxIndex: 0, Entry: 0}},
+			{LogIndex: 1, Record: receipt.Record{DocHash: hash("d2"), Agency: "zeta", Signer: pub("z1"), Height: 1, Time: t1, TxHash: hash("tx1"), TxIndex: 0, Entry: 1, MetaDigest: &meta}},
 		},
 		Nonces: []Nonce{{Signer: pub("z1"), Nonce: 7, Expiry: 9}},
 		Txs:    []TxResult{{Hash: hash("tx1"), Height: 1, Index: 0, Code: 0}, {Hash: hash("tx2"), Height: 1, Index: 1, Code: 5}},
@@ -97,7 +97,7 @@ func checkSaved(t *testing.T, s *Store) {
 	}
 	for _, want := range b.Anchors {
 		r, err := s.Anchor(want.DocHash)
-		if err != nil || !bytes.Equal(r.Encode(), want.Encode()) || !r.Time.Equal(t1) {
+		if err != nil || !bytes.Equal(r.Encode(), want.Encode()) || !r.Time.Equal(t1) || r.LogIndex != want.LogIndex {
 			t.Errorf("Anchor(%x) = %+v, %v; want %+v", want.DocHash[:4], r, err, want)
 		}
 	}
@@ -248,7 +248,7 @@ func TestCorruptRecords(t *testing.T) {
 	for k, v := range map[string][]byte{
 		string(key(pMeta, []byte(metaCommit))): []byte("short"),
 		string(key(pTx, txHash[:])):            []byte("short"),
-		string(key(pAnchor, docHash[:])):       {9},
+		string(key(pAnchor, docHash[:])):       {0, 0, 0, 0, 0, 0, 0, 0, 9},
 	} {
 		if err := s.db.Set([]byte(k), v, pebble.Sync); err != nil {
 			t.Fatal(err)

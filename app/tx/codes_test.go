@@ -56,7 +56,8 @@ func TestKindString(t *testing.T) {
 	}{
 		{tx.KindAnchor, "anchor"},
 		{0, "kind(0)"},
-		{2, "kind(2)"},
+		{tx.KindCheckpointSigs, "checkpoint-signatures"},
+		{3, "kind(3)"},
 		{255, "kind(255)"},
 	}
 	for _, tc := range tests {

@@ -24,6 +24,8 @@ func (k Kind) String() string {
 	switch k {
 	case KindAnchor:
 		return "anchor"
+	case KindCheckpointSigs:
+		return "checkpoint-signatures"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -141,6 +143,9 @@ func Decode(b []byte) (*Tx, error) {
 		return nil, fmt.Errorf("%w: unknown version %d", ErrMalformed, v)
 	}
 	kind := Kind(d.byte())
+	if kind == KindCheckpointSigs {
+		return nil, fmt.Errorf("%w: checkpoint signatures are not an agency transaction", ErrMalformed)
+	}
 	t := &Tx{}
 	n := int(d.byte())
 	if d.err == nil && (n == 0 || n > MaxChainIDLen) {

@@ -28,8 +28,8 @@ func notFound(err error) error {
 }
 
 func (b *backend) Anchor(doc [32]byte) (receipt.Record, error) {
-	r, err := b.st.Anchor(doc)
-	return r, notFound(err)
+	a, err := b.st.Anchor(doc)
+	return a.Record, notFound(err)
 }
 
 func (b *backend) AgencyName(id string) (string, error) {
@@ -80,4 +80,68 @@ func outcomes(c app.Committed) []api.TxOutcome {
 		out[i] = api.TxOutcome{Hash: t.Hash, Height: t.Height, Index: t.Index, Code: t.Code}
 	}
 	return out
+}
+
+// latestSigned is the height of the latest signed checkpoint whose state the store still holds.
+func (b *backend) latestSigned() (uint64, error) {
+	h, err := b.st.LatestSigned()
+	if errors.Is(err, store.ErrNoSnapshot) {
+		return 0, errors.Join(api.ErrUnavailable, err)
+	}
+	return h, err
+}
+
+func (b *backend) Receipt(doc [32]byte) (*receipt.Receipt, error) {
+	h, err := b.latestSigned()
+	if err != nil {
+		return nil, err
+	}
+	r, err := b.st.Receipt(doc, h)
+	if errors.Is(err, store.ErrNoSnapshot) { // the snapshot was just released: a newer one is signed
+		if h, err = b.latestSigned(); err == nil {
+			r, err = b.st.Receipt(doc, h)
+		}
+	}
+	return r, err
+}
+
+func (b *backend) LatestCheckpoint() (api.CheckpointView, error) {
+	h, err := b.latestSigned()
+	if err != nil {
+		return api.CheckpointView{}, err
+	}
+	return b.signedCheckpoint(h)
+}
+
+func (b *backend) signedCheckpoint(h uint64) (api.CheckpointView, error) {
+	c, err := b.st.Checkpoint(h)
+	if err != nil {
+		return api.CheckpointView{}, notFound(err)
+	}
+	s, err := b.st.Signatures(h)
+	if err != nil {
+		return api.CheckpointView{}, notFound(err)
+	}
+	ah := c.Hash()
+	return api.CheckpointView{Checkpoint: c, AppHash: ah[:], Signatures: s}, nil
+}
+
+func (b *backend) Consistency(from, to uint64) (api.ConsistencyView, error) {
+	cf, err := b.st.Checkpoint(from)
+	if err != nil {
+		return api.ConsistencyView{}, notFound(err)
+	}
+	ct, err := b.st.Checkpoint(to)
+	if err != nil {
+		return api.ConsistencyView{}, notFound(err)
+	}
+	p, err := b.st.LogConsistency(cf.LogSize, ct.LogSize)
+	if err != nil {
+		return api.ConsistencyView{}, err
+	}
+	v := api.ConsistencyView{From: cf, To: ct, Proof: make([]api.HexBytes, len(p))}
+	for i := range p {
+		v.Proof[i] = p[i][:]
+	}
+	return v, nil
 }

@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
-		newKeysCmd(), newAnchorCmd(), newVerifyCmd(), newBenchCmd(),
+		newKeysCmd(), newAnchorCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print Siegel's version",

@@ -95,8 +95,8 @@ func (i *instrumented) FinalizeBlock(ctx context.Context, req *abci.RequestFinal
 	t0 := time.Now()
 	r, err := i.App.FinalizeBlock(ctx, req)
 	i.m.finalize.Observe(time.Since(t0).Seconds())
-	i.block.height, i.block.txs = req.Height, len(req.Txs)
-	i.crash.at(crashFinalize, req.Height, len(req.Txs))
+	i.block.height, i.block.txs = req.Height, agencyTxs(req.Txs)
+	i.crash.at(crashFinalize, req.Height, i.block.txs)
 	return r, err
 }
 
@@ -107,4 +107,12 @@ func (i *instrumented) Commit(ctx context.Context, req *abci.RequestCommit) (*ab
 	i.m.commit.Observe(time.Since(t0).Seconds())
 	i.crash.at(crashSaved, i.block.height, i.block.txs)
 	return r, err
+}
+
+// agencyTxs counts a block's transactions other than the checkpoint signatures its proposer adds.
+func agencyTxs(txs [][]byte) int {
+	if len(txs) > 0 && tx.PeekKind(txs[0]) == tx.KindCheckpointSigs {
+		return len(txs) - 1
+	}
+	return len(txs)
 }

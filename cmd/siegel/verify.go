@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/receipt"
 )
 
 // verifyResult is the output of `siegel verify`.
@@ -21,7 +22,7 @@ type verifyResult struct {
 }
 
 func newVerifyCmd() *cobra.Command {
-	var nodes, hash string
+	var nodes, hash, offline, genesis string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "verify [--node URL] [--json] (FILE | --hash HEX)",
@@ -39,6 +40,9 @@ func newVerifyCmd() *cobra.Command {
 				return err
 			}
 			d := docs[0]
+			if offline != "" {
+				return verifyOffline(cmd.OutOrStdout(), cmd.ErrOrStderr(), d, offline, genesis, asJSON)
+			}
 			c := api.NewClient(strings.Split(nodes, ",")...)
 			v, found, err := c.Anchor(cmd.Context(), d.Hash)
 			if err != nil {
@@ -61,7 +65,43 @@ func newVerifyCmd() *cobra.Command {
 	f.StringVar(&nodes, "node", "http://127.0.0.1:8080", "public API URL(s), comma-separated")
 	f.StringVar(&hash, "hash", "", "SHA-256 in hex to check instead of a file")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	f.StringVar(&offline, "offline", "", "check against this receipt file instead of asking a node")
+	f.StringVar(&genesis, "genesis", "", "with --offline: the network's genesis.json, to check the validators' signatures")
 	return cmd
+}
+
+// verifyOffline checks a document against a receipt file, asking no server.
+func verifyOffline(out, errw io.Writer, d document, path, genesis string, asJSON bool) error {
+	r, err := loadReceipt(path)
+	if err != nil {
+		return err
+	}
+	if r.DocHash != d.Hash {
+		return &exitError{code: 1, err: fmt.Errorf("MISMATCH: %s has SHA-256 %x, the receipt is for %x", d.Name, d.Hash, r.DocHash)}
+	}
+	var res receipt.Result
+	if genesis != "" {
+		trust, err := loadTrustRoot(genesis)
+		if err != nil {
+			return err
+		}
+		res, err = receipt.Verify(r, trust)
+		if err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("INVALID receipt: %w", err)}
+		}
+	} else {
+		if res, err = receipt.VerifyProofs(r); err != nil {
+			return &exitError{code: 1, err: fmt.Errorf("INVALID receipt: %w", err)}
+		}
+		fmt.Fprintln(errw, "warning: the proofs hold, but without --genesis the validators' signatures on the checkpoint were not checked")
+	}
+	if err := printVerified(out, res, asJSON); err != nil {
+		return err
+	}
+	if res.State != receipt.StateAnchored {
+		return &exitError{code: 1}
+	}
+	return nil
 }
 
 func printVerify(w io.Writer, r verifyResult, asJSON bool) error {

@@ -1,0 +1,249 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
+)
+
+const metaLog = "log"
+
+// ErrNoSnapshot is returned when the state of a height is no longer (or not yet) held for proofs.
+var ErrNoSnapshot = errors.New("store: no snapshot of that height")
+
+// stageState adds the authenticated-state part of b to batch.
+func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
+	var errs []error
+	set := func(k, v []byte) { errs = append(errs, batch.Set(k, v, nil)) }
+	for _, n := range b.LogNodes {
+		set(logNodeKey(n.Level, n.Index), n.Hash[:])
+	}
+	if b.Log != nil {
+		v := u64(b.Log.Size)
+		for _, h := range b.Log.Border {
+			v = append(v, h[:]...)
+		}
+		set(key(pMeta, []byte(metaLog)), v)
+	}
+	for _, w := range b.MapWrites {
+		set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode())
+	}
+	if b.Checkpoint != nil {
+		set(key(pCheck, u64(b.Checkpoint.Height)), b.Checkpoint.Encode())
+	}
+	if b.Signed != nil {
+		set(key(pSigs, u64(b.Signed.Height)), b.Signed.Signatures.Encode())
+	}
+	if b.Validators != nil {
+		set(key(pVals, u64(b.Commit.Height+1)), b.Validators.Encode())
+	}
+	return errors.Join(errs...)
+}
+
+func logNodeKey(level uint8, index uint64) []byte {
+	return key(pLog, []byte{level}, u64(index))
+}
+
+// LogState returns the log's size and right border as of the last commit.
+func (s *Store) LogState() (tree.LogState, error) {
+	v, err := s.get(key(pMeta, []byte(metaLog)))
+	if errors.Is(err, ErrNotFound) {
+		return tree.LogState{}, nil
+	}
+	if err != nil {
+		return tree.LogState{}, err
+	}
+	if len(v) < 8 || (len(v)-8)%32 != 0 {
+		return tree.LogState{}, fmt.Errorf("store: corrupt log state of %d bytes", len(v))
+	}
+	st := tree.LogState{Size: binary.BigEndian.Uint64(v), Border: make([][32]byte, (len(v)-8)/32)}
+	for i := range st.Border {
+		copy(st.Border[i][:], v[8+32*i:])
+	}
+	return st, nil
+}
+
+// readLogNode reads a stored log node (log nodes never change once written).
+func (s *Store) readLogNode(level uint8, index uint64) ([32]byte, error) {
+	var h [32]byte
+	v, err := s.get(logNodeKey(level, index))
+	if err != nil {
+		return h, err
+	}
+	copy(h[:], v)
+	return h, nil
+}
+
+// LogProof returns the inclusion proof of log entry index in the log of the given size.
+func (s *Store) LogProof(index, size uint64) ([][32]byte, error) {
+	return tree.LogInclusion(s.readLogNode, index, size)
+}
+
+// LogConsistency returns the consistency proof between two log sizes.
+func (s *Store) LogConsistency(size1, size2 uint64) ([][32]byte, error) {
+	return tree.LogConsistency(s.readLogNode, size1, size2)
+}
+
+// MapRead returns a tree.Read over committed state.
+func (s *Store) MapRead() tree.Read { return mapRead(s.get) }
+
+func mapRead(get func([]byte) ([]byte, error)) tree.Read {
+	return func(p tree.Path) (tree.Node, bool, error) {
+		v, err := get(p.AppendKey([]byte{pMap, sep}))
+		if errors.Is(err, ErrNotFound) {
+			return tree.Node{}, false, nil
+		}
+		if err != nil {
+			return tree.Node{}, false, err
+		}
+		n, err := tree.DecodeNode(v)
+		return n, err == nil, err
+	}
+}
+
+// Checkpoint returns the checkpoint of a height.
+func (s *Store) Checkpoint(height uint64) (receipt.Checkpoint, error) {
+	v, err := s.get(key(pCheck, u64(height)))
+	if err != nil {
+		return receipt.Checkpoint{}, err
+	}
+	return receipt.DecodeCheckpoint(v)
+}
+
+// Signatures returns the quorum signatures on the checkpoint of a height.
+func (s *Store) Signatures(height uint64) (receipt.Signatures, error) {
+	v, err := s.get(key(pSigs, u64(height)))
+	if err != nil {
+		return receipt.Signatures{}, err
+	}
+	return receipt.DecodeSignatures(v)
+}
+
+// Validators returns the validator set in force at height.
+func (s *Store) Validators(height uint64) (receipt.ValidatorSet, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pVals, sep}, UpperBound: key(pVals, u64(height+1))})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	if !it.Last() {
+		if err := it.Error(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: validator set at height %d", ErrNotFound, height)
+	}
+	return receipt.DecodeValidatorSet(it.Value())
+}
+
+// snapshots keeps Pebble snapshots of the last few committed heights, so that proofs can be made
+// against a checkpoint whose signatures arrive a block later, while the state has moved on.
+type snapshots struct {
+	mu   sync.Mutex
+	list []heightSnap
+}
+
+type heightSnap struct {
+	height uint64
+	snap   *pebble.Snapshot
+}
+
+// keepSnapshots is how many recent heights stay provable.
+const keepSnapshots = 8
+
+func (s *Store) snapshot(height uint64) {
+	sn := s.db.NewSnapshot()
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock()
+	s.snaps.list = append(s.snaps.list, heightSnap{height, sn})
+	if len(s.snaps.list) > keepSnapshots {
+		_ = s.snaps.list[0].snap.Close()
+		s.snaps.list = s.snaps.list[1:]
+	}
+}
+
+func (sn *snapshots) closeAll() {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	for _, x := range sn.list {
+		_ = x.snap.Close()
+	}
+	sn.list = nil
+}
+
+// LatestSigned returns the highest height whose checkpoint is signed and whose state is still held.
+func (s *Store) LatestSigned() (uint64, error) {
+	s.snaps.mu.Lock()
+	hs := make([]uint64, len(s.snaps.list))
+	for i, x := range s.snaps.list {
+		hs[i] = x.height
+	}
+	s.snaps.mu.Unlock()
+	for i := len(hs) - 1; i >= 0; i-- {
+		_, err := s.get(key(pSigs, u64(hs[i])))
+		if err == nil {
+			return hs[i], nil
+		}
+		if !errors.Is(err, ErrNotFound) {
+			return 0, err
+		}
+	}
+	return 0, ErrNoSnapshot
+}
+
+// Receipt assembles the receipt for doc as of the signed checkpoint of height, from the state held for
+// that height.
+func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
+	s.snaps.mu.Lock()
+	defer s.snaps.mu.Unlock() // holding it keeps the snapshot open while we read
+	var snap *pebble.Snapshot
+	for _, x := range s.snaps.list {
+		if x.height == height {
+			snap = x.snap
+		}
+	}
+	if snap == nil {
+		return nil, fmt.Errorf("%w: %d", ErrNoSnapshot, height)
+	}
+	get := func(k []byte) ([]byte, error) {
+		v, closer, err := snap.Get(k)
+		if errors.Is(err, pebble.ErrNotFound) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		defer closer.Close()
+		return append([]byte(nil), v...), nil
+	}
+	c, err := s.Checkpoint(height)
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoint %d: %w", height, err)
+	}
+	sigs, err := s.Signatures(height)
+	if err != nil {
+		return nil, fmt.Errorf("store: signatures %d: %w", height, err)
+	}
+	r := &receipt.Receipt{Version: receipt.Version, DocHash: doc, Checkpoint: c, Signatures: sigs}
+	if r.MapProof, err = tree.Prove(mapRead(get), doc); err != nil {
+		return nil, err
+	}
+	a, err := readAnchor(get, doc)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return r, nil
+	case err != nil:
+		return nil, err
+	}
+	rec := a.Record
+	r.State, r.Record, r.LogIndex = receipt.StateAnchored, &rec, a.LogIndex
+	if r.LogProof, err = s.LogProof(a.LogIndex, c.LogSize); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

@@ -1,0 +1,126 @@
+package tree
+
+import (
+	"fmt"
+
+	"github.com/transparency-dev/merkle/compact"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+)
+
+// LogState is the right border of the append-only log (its compact range from 0 to Size): all that is
+// needed to append and compute the root without reading the log.
+type LogState struct {
+	Size   uint64
+	Border [][32]byte
+}
+
+// LogNode is a node of the log tree that became complete and can be stored for proofs.
+type LogNode struct {
+	Level uint8
+	Index uint64
+	Hash  [32]byte
+}
+
+var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
+
+// AppendLog appends leaf hashes to the log described by st. It returns the new state, the new root and
+// every node that became complete (leaves included), in the order they were completed.
+func AppendLog(st LogState, leaves [][32]byte) (LogState, [32]byte, []LogNode, error) {
+	border := make([][]byte, len(st.Border))
+	for i := range st.Border {
+		border[i] = st.Border[i][:]
+	}
+	r, err := rangeFactory.NewRange(0, st.Size, border)
+	if err != nil {
+		return st, [32]byte{}, nil, fmt.Errorf("tree: log state: %w", err)
+	}
+	var nodes []LogNode
+	visit := func(id compact.NodeID, h []byte) {
+		n := LogNode{Level: uint8(id.Level), Index: id.Index}
+		copy(n.Hash[:], h)
+		nodes = append(nodes, n)
+	}
+	for _, l := range leaves {
+		if err := r.Append(l[:], visit); err != nil {
+			return st, [32]byte{}, nil, fmt.Errorf("tree: log append: %w", err)
+		}
+	}
+	root, err := logRoot(r)
+	if err != nil {
+		return st, root, nil, err
+	}
+	out := LogState{Size: r.End(), Border: make([][32]byte, len(r.Hashes()))}
+	for i, h := range r.Hashes() {
+		copy(out.Border[i][:], h)
+	}
+	return out, root, nodes, nil
+}
+
+// LogRoot returns the root of the log described by st.
+func LogRoot(st LogState) ([32]byte, error) {
+	_, root, _, err := AppendLog(st, nil)
+	return root, err
+}
+
+func logRoot(r *compact.Range) ([32]byte, error) {
+	var out [32]byte
+	if r.End() == 0 {
+		copy(out[:], rfc6962.DefaultHasher.EmptyRoot())
+		return out, nil
+	}
+	h, err := r.GetRootHash(nil)
+	if err != nil {
+		return out, fmt.Errorf("tree: log root: %w", err)
+	}
+	copy(out[:], h)
+	return out, nil
+}
+
+// ReadLogNode MUST return the hash of the complete log node at (level, index); every such node that
+// AppendLog reported has been stored.
+type ReadLogNode func(level uint8, index uint64) ([32]byte, error)
+
+// LogInclusion returns the inclusion proof of leaf index in the log of the given size.
+func LogInclusion(read ReadLogNode, index, size uint64) ([][32]byte, error) {
+	if index >= size {
+		return nil, fmt.Errorf("tree: leaf %d is outside a log of size %d", index, size)
+	}
+	ns, err := proof.Inclusion(index, size)
+	if err != nil {
+		return nil, fmt.Errorf("tree: inclusion proof: %w", err)
+	}
+	return rehash(read, ns)
+}
+
+// LogConsistency returns the consistency proof between log sizes size1 <= size2.
+func LogConsistency(read ReadLogNode, size1, size2 uint64) ([][32]byte, error) {
+	if size1 > size2 {
+		return nil, fmt.Errorf("tree: consistency from %d to the smaller size %d", size1, size2)
+	}
+	ns, err := proof.Consistency(size1, size2)
+	if err != nil {
+		return nil, fmt.Errorf("tree: consistency proof: %w", err)
+	}
+	return rehash(read, ns)
+}
+
+func rehash(read ReadLogNode, ns proof.Nodes) ([][32]byte, error) {
+	hs := make([][]byte, len(ns.IDs))
+	for i, id := range ns.IDs {
+		h, err := read(uint8(id.Level), id.Index)
+		if err != nil {
+			return nil, fmt.Errorf("tree: log node (%d, %d): %w", id.Level, id.Index, err)
+		}
+		hs[i] = h[:]
+	}
+	out, err := ns.Rehash(hs, rfc6962.DefaultHasher.HashChildren)
+	if err != nil {
+		return nil, fmt.Errorf("tree: rehash proof: %w", err)
+	}
+	res := make([][32]byte, len(out))
+	for i := range out {
+		copy(res[i][:], out[i])
+	}
+	return res, nil
+}

@@ -40,6 +40,9 @@ type InitOptions struct {
 	PersistentPeers string
 	// TimeoutCommit overrides CometBFT's default of 1 s when non-zero.
 	TimeoutCommit time.Duration
+	// Loopback lets several nodes share 127.0.0.1 (a local testnet): peers on the same IP and
+	// non-routable addresses are allowed.
+	Loopback bool
 }
 
 // InitHome creates the directories, config.toml, node key and validator key of a node home, keeping
@@ -58,6 +61,10 @@ func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 	c.P2P.PersistentPeers = o.PersistentPeers
 	if o.TimeoutCommit != 0 {
 		c.Consensus.TimeoutCommit = o.TimeoutCommit
+	}
+	if o.Loopback {
+		c.P2P.AllowDuplicateIP = true
+		c.P2P.AddrBookStrict = false
 	}
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("consensus: config: %w", err)

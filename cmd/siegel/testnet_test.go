@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	dbm "github.com/cometbft/cometbft-db"
+	cmtlog "github.com/cometbft/cometbft/libs/log"
+	"github.com/cometbft/cometbft/light"
+	"github.com/cometbft/cometbft/light/provider"
+	lhttp "github.com/cometbft/cometbft/light/provider/http"
+	lstore "github.com/cometbft/cometbft/light/store/db"
+
+	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/receipt"
+)
+
+// newTestnet writes an n-validator testnet on free loopback ports and starts every node in-process.
+func newTestnet(t *testing.T, n int) (string, *testnetSpec) {
+	t.Helper()
+	dir := t.TempDir()
+	nodes := testnetLayout(dir, n, 0)
+	for i := range nodes {
+		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
+		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
+	}
+	spec, err := initTestnet(dir, nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range spec.Nodes {
+		startNode(t, nd.Home, listenFlags{})
+	}
+	return dir, spec
+}
+
+// waitReceipt fetches the receipt of doc once its checkpoint is signed, and decodes it.
+func waitReceipt(t *testing.T, ctx context.Context, c *api.Client, doc [32]byte, minHeight uint64) *receipt.Receipt {
+	t.Helper()
+	for {
+		raw, err := c.Receipt(ctx, doc)
+		if err != nil {
+			t.Fatalf("receipt: %v", err)
+		}
+		r, err := receipt.DecodeJSON(raw)
+		if err != nil {
+			t.Fatalf("decode receipt: %v", err)
+		}
+		if r.Checkpoint.Height >= minHeight {
+			return r
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no receipt as of height %d: %v", minHeight, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// TestReceiptMatchesLightClient runs 4 validators, anchors a document, and checks that the receipt
+// served by another node verifies offline from the genesis trust root, and that the checkpoint it
+// carries hashes to the app hash that CometBFT's own light client accepts for that height.
+func TestReceiptMatchesLightClient(t *testing.T) {
+	dir, spec := newTestnet(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	key, err := loadKey(filepath.Join(dir, testnetKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agency := api.NewClient("http://"+spec.Nodes[0].Agency, "http://"+spec.Nodes[1].Agency)
+	doc := document{Name: "lc", Hash: sha256.Sum256([]byte("light client"))}
+	res, err := anchorDocuments(ctx, agency, key, []document{doc}, 100)
+	if err != nil || res[0].Status != api.SubmitCommitted {
+		t.Fatalf("anchor: %+v %v", res, err)
+	}
+	r := waitReceipt(t, ctx, api.NewClient("http://"+spec.Nodes[2].API), doc.Hash, res[0].Height)
+
+	gen, err := os.ReadFile(consensus.GenesisFile(spec.Nodes[3].Home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	trust, err := receipt.TrustRootFromGenesis(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := receipt.Verify(r, trust)
+	if err != nil {
+		t.Fatalf("receipt does not verify from genesis: %v", err)
+	}
+	if got.State != receipt.StateAnchored || got.Record.Height != res[0].Height || got.Record.Agency != testnetAgencyID {
+		t.Fatalf("receipt proves %+v, want anchored at %d by %s", got, res[0].Height, testnetAgencyID)
+	}
+	if n := len(r.Signatures.Sigs); n < 3 {
+		t.Fatalf("checkpoint signed by %d of 4 validators", n)
+	}
+
+	// CometBFT's light client, trusting the header of height 1 and checking every header from there.
+	h := int64(r.Checkpoint.Height) + 1
+	primary, err := lhttp.New(spec.ChainID, "http://"+spec.Nodes[0].RPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	witness, err := lhttp.New(spec.ChainID, "http://"+spec.Nodes[1].RPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := primary.LightBlock(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := light.NewClient(ctx, spec.ChainID,
+		light.TrustOptions{Period: time.Hour, Height: 1, Hash: first.Hash()},
+		primary, []provider.Provider{witness}, lstore.New(dbm.NewMemDB(), spec.ChainID),
+		light.SequentialVerification(), light.Logger(cmtlog.NewNopLogger()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, err := lc.VerifyLightBlockAtHeight(ctx, h, time.Now())
+		if err == nil {
+			ch := r.Checkpoint.Hash()
+			if string(b.AppHash) != string(ch[:]) {
+				t.Fatalf("light client's app hash at height %d is %X, the receipt's checkpoint hashes to %X", h, b.AppHash, ch)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("light client at height %d: %v", h, err)
+		}
+		time.Sleep(300 * time.Millisecond) // height h may not be committed yet
+	}
+}

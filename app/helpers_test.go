@@ -6,14 +6,17 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
-	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/vfs"
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
+	cmtproto "github.com/cometbft/cometbft/proto/tendermint/types"
 
 	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store"
 )
 
@@ -161,11 +164,17 @@ func (n *node) crash() {
 
 func (n *node) initChain(g Genesis) []byte {
 	n.t.Helper()
+	return n.initChainWith(g, testValidators)
+}
+
+// initChainWith is initChain with the given genesis validators.
+func (n *node) initChainWith(g Genesis, vals []abci.ValidatorUpdate) []byte {
+	n.t.Helper()
 	b, err := json.Marshal(g)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b, Validators: testValidators})
+	res, err := n.app.InitChain(context.Background(), &abci.RequestInitChain{ChainId: testChain, Time: genesisTime, AppStateBytes: b, Validators: vals})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -297,3 +306,140 @@ var testValidators = []abci.ValidatorUpdate{{
 	PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: ed25519.NewKeyFromSeed(make([]byte, 32)).Public().(ed25519.PublicKey)}},
 	Power:  10,
 }}
+
+// testValidator is a validator of a multi-validator test chain, with its consensus key.
+type testValidator struct {
+	key  ed25519.PrivateKey
+	addr []byte // CometBFT's address: the first 20 bytes of SHA-256 of the public key
+}
+
+// validatorPower is the voting power of every testValidator.
+const validatorPower = 10
+
+// newTestValidators returns n validators whose keys come from fixed seeds.
+func newTestValidators(n int) []testValidator {
+	vs := make([]testValidator, n)
+	for i := range vs {
+		seed := sha256.Sum256(fmt.Appendf(nil, "siegel test validator/%d", i))
+		k := ed25519.NewKeyFromSeed(seed[:])
+		a := sha256.Sum256(k.Public().(ed25519.PublicKey))
+		vs[i] = testValidator{key: k, addr: a[:20]}
+	}
+	return vs
+}
+
+// validatorUpdates returns vs as InitChain receives them.
+func validatorUpdates(vs []testValidator) []abci.ValidatorUpdate {
+	out := make([]abci.ValidatorUpdate, len(vs))
+	for i, v := range vs {
+		out[i] = abci.ValidatorUpdate{
+			PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: v.key.Public().(ed25519.PublicKey)}},
+			Power:  validatorPower,
+		}
+	}
+	return out
+}
+
+// canonicalSet returns vs as a verifier trusts them: in canonical order.
+func canonicalSet(vs []testValidator) receipt.ValidatorSet {
+	set := make(receipt.ValidatorSet, len(vs))
+	for i, v := range vs {
+		copy(set[i].PubKey[:], v.key.Public().(ed25519.PublicKey))
+		set[i].Power = validatorPower
+	}
+	return set.Canonical()
+}
+
+// signExtension signs a vote extension of height and round as CometBFT does for v.
+func (v testValidator) signExtension(height int64, round int32, ext []byte) []byte {
+	return ed25519.Sign(v.key, receipt.ExtensionSignBytes(testChain, height, int64(round), ext))
+}
+
+// newValidatorNode is newNode with vs as the genesis validators.
+func newValidatorNode(t testing.TB, g Genesis, vs []testValidator) *node {
+	t.Helper()
+	n := openNode(t, nil, t.TempDir())
+	n.initChainWith(g, validatorUpdates(vs))
+	return n
+}
+
+// extendedCommit builds the extended commit of height h in round that CometBFT hands the next proposer:
+// vote i carries exts[i], signed by vs[i]; a nil extension stands for an absent precommit.
+func extendedCommit(vs []testValidator, h int64, round int32, exts [][]byte) abci.ExtendedCommitInfo {
+	lc := abci.ExtendedCommitInfo{Round: round}
+	for i, v := range vs {
+		vote := abci.ExtendedVoteInfo{Validator: abci.Validator{Address: v.addr, Power: validatorPower}, BlockIdFlag: cmtproto.BlockIDFlagAbsent}
+		if exts[i] != nil {
+			vote.BlockIdFlag = cmtproto.BlockIDFlagCommit
+			vote.VoteExtension = exts[i]
+			vote.ExtensionSignature = v.signExtension(h, round, exts[i])
+		}
+		lc.Votes = append(lc.Votes, vote)
+	}
+	return lc
+}
+
+// blockHash returns a distinct block hash for a height and a label, so that executions are cached.
+func blockHash(h int64, label string) []byte {
+	b := sha256.Sum256(fmt.Appendf(nil, "block %d/%s", h, label))
+	return b[:]
+}
+
+// proposeWith runs PrepareProposal for the next height with the extended last commit lc.
+func (n *node) proposeWith(lc abci.ExtendedCommitInfo, txs ...[]byte) [][]byte {
+	n.t.Helper()
+	h := n.next()
+	res, err := n.app.PrepareProposal(context.Background(), &abci.RequestPrepareProposal{
+		MaxTxBytes: 64 << 20, Txs: txs, LocalLastCommit: lc, Height: h, Time: blockTime(h)})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return res.Txs
+}
+
+// processBlock runs ProcessProposal for the next height on the block with the given hash.
+func (n *node) processBlock(hash []byte, txs [][]byte) abci.ResponseProcessProposal_ProposalStatus {
+	n.t.Helper()
+	h := n.next()
+	res, err := n.app.ProcessProposal(context.Background(), &abci.RequestProcessProposal{Hash: hash, Txs: txs, Height: h, Time: blockTime(h)})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return res.Status
+}
+
+// extendVote runs ExtendVote for the next height on the block with the given hash.
+func (n *node) extendVote(hash []byte, txs [][]byte) []byte {
+	n.t.Helper()
+	h := n.next()
+	res, err := n.app.ExtendVote(context.Background(), &abci.RequestExtendVote{Hash: hash, Txs: txs, Height: h, Time: blockTime(h)})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return res.VoteExtension
+}
+
+// finalizeBlock runs FinalizeBlock for the next height on the block with the given hash, without Commit.
+func (n *node) finalizeBlock(hash []byte, txs [][]byte) *abci.ResponseFinalizeBlock {
+	n.t.Helper()
+	h := n.next()
+	res, err := n.app.FinalizeBlock(context.Background(), &abci.RequestFinalizeBlock{Hash: hash, Txs: txs, Height: h, Time: blockTime(h)})
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if len(res.TxResults) != len(txs) {
+		n.t.Fatalf("block %d: %d results for %d txs", h, len(res.TxResults), len(txs))
+	}
+	return res
+}
+
+// decide takes a proposed block through ProcessProposal, ExtendVote, FinalizeBlock and Commit, as a
+// validator does, and returns the verdict, the vote extension and FinalizeBlock's response.
+func (n *node) decide(hash []byte, txs [][]byte) (abci.ResponseProcessProposal_ProposalStatus, []byte, *abci.ResponseFinalizeBlock) {
+	n.t.Helper()
+	status := n.processBlock(hash, txs)
+	ext := n.extendVote(hash, txs)
+	res := n.finalizeBlock(hash, txs)
+	n.commit()
+	return status, ext, res
+}

@@ -6,13 +6,18 @@ export GOFLAGS := -tags=pebbledb
 DEV_HOME ?= .siegel-dev
 FUZZTIME ?= 10s
 
-.PHONY: build run test lint deps fuzz bench clean
+.PHONY: build run testnet test lint deps fuzz bench clean
+TESTNET_DIR ?= .siegel-testnet
 
 build: ## build bin/siegel
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/siegel ./cmd/siegel
 
 run: build ## a one-validator development network on loopback (resumes $(DEV_HOME))
 	./bin/siegel dev --home $(DEV_HOME)
+
+testnet: build ## four validators on loopback as separate processes (in $(TESTNET_DIR))
+	@[ -f $(TESTNET_DIR)/testnet.json ] || ./bin/siegel testnet init --validators 4 --dir $(TESTNET_DIR)
+	./bin/siegel testnet start --dir $(TESTNET_DIR)
 
 deps: ## fetch Go modules
 	$(GO) mod download
@@ -27,6 +32,10 @@ test: deps lint ## unit, integration and crash tests, with the race detector
 fuzz: ## run each fuzz target for FUZZTIME (corpus in testdata/fuzz)
 	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./app/tx
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./receipt
+	$(GO) test -run=^$$ -fuzz=FuzzDecodeMapProof -fuzztime=$(FUZZTIME) ./receipt
+	$(GO) test -run=^$$ -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./receipt
+	$(GO) test -run=^$$ -fuzz=FuzzDecodeCompact -fuzztime=$(FUZZTIME) ./receipt
+	$(GO) test -run=^$$ -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./receipt
 
 bench: build ## Go benchmarks (see docs/PERFORMANCE.md)
 	$(GO) test -run=^$$ -bench=. -benchmem ./...

@@ -20,7 +20,7 @@ const compactMagic = "SR"
 func (r *Receipt) EncodeCompact() []byte {
 	b := append([]byte(compactMagic), byte(r.Version), byte(r.State))
 	b = append(b, r.DocHash[:]...)
-	if r.Record != nil {
+	if r.State == StateAnchored && r.Record != nil {
 		b = appendField(b, r.Record.Encode())
 		b = binary.BigEndian.AppendUint64(b, r.LogIndex)
 		b = append(b, byte(len(r.LogProof)))

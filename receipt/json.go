@@ -176,8 +176,12 @@ func DecodeJSON(b []byte) (*Receipt, error) {
 		if len(jr.Agency) == 0 || len(jr.Agency) > MaxAgencyIDLen {
 			return nil, fmt.Errorf("%w: agency ID length %d", ErrJSON, len(jr.Agency))
 		}
+		tm, err := encodableTime("record", jr.Time)
+		if err != nil {
+			return nil, err
+		}
 		r.Record = &Record{DocHash: jr.DocHash, Agency: jr.Agency, Signer: jr.Signer, Height: jr.Height,
-			Time: jr.Time.UTC(), TxHash: jr.TxHash, TxIndex: jr.TxIndex, Entry: jr.Entry}
+			Time: tm, TxHash: jr.TxHash, TxIndex: jr.TxIndex, Entry: jr.Entry}
 		if jr.MetaDigest != nil {
 			m := [32]byte(*jr.MetaDigest)
 			r.Record.MetaDigest = &m
@@ -227,8 +231,24 @@ func checkpointFrom(j jsonCheckpoint) (Checkpoint, error) {
 	if j.ChainID == "" || len(j.ChainID) > 255 {
 		return Checkpoint{}, fmt.Errorf("%w: checkpoint chain_id length %d", ErrJSON, len(j.ChainID))
 	}
-	return Checkpoint{ChainID: j.ChainID, Height: j.Height, Time: j.Time.UTC(), LogSize: j.LogSize,
+	tm, err := encodableTime("checkpoint", j.Time)
+	if err != nil {
+		return Checkpoint{}, err
+	}
+	return Checkpoint{ChainID: j.ChainID, Height: j.Height, Time: tm, LogSize: j.LogSize,
 		LogRoot: j.LogRoot, MapRoot: j.MapRoot, Validators: j.Validators, NextValidators: j.NextValidators}, nil
+}
+
+// encodableTime returns t in UTC, or an error if the binary encodings cannot carry it: they hold int64
+// nanoseconds since the Unix epoch (years 1678 to 2262), and outside that range UnixNano wraps around,
+// so that a time 2^64 ns (about 584 years) away would encode, hash and verify like the signed one while
+// the receipt showed another date.
+func encodableTime(what string, t time.Time) (time.Time, error) {
+	u := t.UTC()
+	if !time.Unix(0, u.UnixNano()).Equal(u) {
+		return u, fmt.Errorf("%w: %s time %s is outside the range of the encoding", ErrJSON, what, t.Format(time.RFC3339Nano))
+	}
+	return u, nil
 }
 
 func sigsJSON(s Signatures) jsonSignatures {

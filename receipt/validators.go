@@ -27,7 +27,7 @@ var (
 )
 
 // MaxValidators bounds the size of a validator set a receipt may carry.
-const MaxValidators = 1000
+const MaxValidators = 512
 
 // Canonical returns a copy sorted by public key.
 func (v ValidatorSet) Canonical() ValidatorSet {

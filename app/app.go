@@ -154,12 +154,21 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 }
 
 // CheckTx runs the checks against committed state only, so that a verdict does not depend on what else
-// happens to sit in the mempool.
+// happens to sit in the mempool. Rechecks after a block run the cheaper recheck.
 func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.ResponseCheckTx, error) {
 	a.mu.Lock()
 	height := a.last.Height + 1
 	a.mu.Unlock()
-	_, rej, err := a.check(req.Tx, height, newOverlay())
+	var rej *rejection
+	var err error
+	if req.Type == abci.CheckTxType_Recheck {
+		rej, err = a.recheck(req.Tx, height)
+	} else {
+		err = a.withReader(func(st state) (err error) {
+			_, rej, err = a.check(st, req.Tx, height, newOverlay())
+			return err
+		})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("app: check tx: %w", err)
 	}
@@ -195,19 +204,25 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if sigs != nil && fits(sigs) {
 		out = append(out, sigs)
 	}
-	for _, raw := range req.Txs {
-		c, rej, err := a.check(raw, uint64(req.Height), ov)
-		if err != nil {
-			return nil, fmt.Errorf("app: prepare proposal: %w", err)
+	err = a.withReader(func(st state) error {
+		for _, raw := range req.Txs {
+			c, rej, err := a.check(st, raw, uint64(req.Height), ov)
+			if err != nil {
+				return err
+			}
+			if rej != nil {
+				continue
+			}
+			if !fits(raw) {
+				break
+			}
+			ov.use(c)
+			out = append(out, raw)
 		}
-		if rej != nil {
-			continue
-		}
-		if !fits(raw) {
-			break
-		}
-		ov.use(c)
-		out = append(out, raw)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("app: prepare proposal: %w", err)
 	}
 	return &abci.ResponsePrepareProposal{Txs: out}, nil
 }

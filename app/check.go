@@ -6,6 +6,7 @@ import (
 
 	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/store"
+	"github.com/siegel-notary/siegel/store/tree"
 )
 
 // rejection is a transaction's verdict when it is not OK: a code and a message for the client.
@@ -34,6 +35,25 @@ func newOverlay() *overlay {
 	return &overlay{docs: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{}}
 }
 
+// state is what the checks read: committed state, through the Store or a Reader.
+type state interface {
+	AgencyByKey(key [32]byte) (store.Agency, error)
+	NonceUsed(signer [32]byte, nonce uint64) (bool, error)
+	Anchor(doc [32]byte) (store.Anchor, error)
+	TxResult(hash [32]byte) (store.TxResult, error)
+	MapRead() tree.Read
+}
+
+// withReader runs f with a Reader over committed state.
+func (a *App) withReader(f func(st state) error) error {
+	r, err := a.store.NewReader()
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return f(r)
+}
+
 // checked is a transaction that passed every check, with what executing it needs.
 type checked struct {
 	tx     *tx.Tx
@@ -43,7 +63,7 @@ type checked struct {
 // check decides whether raw may be included in a block at height, given committed state and the
 // overlay of the block so far. The order of the checks is fixed, so every node reports the same code.
 // An error (as opposed to a rejection) means the store failed: the caller must not guess a verdict.
-func (a *App) check(raw []byte, height uint64, ov *overlay) (*checked, *rejection, error) {
+func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked, *rejection, error) {
 	t, err := tx.Decode(raw)
 	switch {
 	case errors.Is(err, tx.ErrOversized):
@@ -67,7 +87,7 @@ func (a *App) check(raw []byte, height uint64, ov *overlay) (*checked, *rejectio
 	if n := len(body.Entries); n > a.params.MaxBatch {
 		return nil, reject(tx.CodeOversized, "%d hashes in one transaction, the chain allows %d", n, a.params.MaxBatch), nil
 	}
-	ag, err := a.store.AgencyByKey(t.Signer)
+	ag, err := st.AgencyByKey(t.Signer)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, reject(tx.CodeUnknownAgency, "key %x is not registered to any agency", t.Signer), nil
 	}
@@ -81,7 +101,7 @@ func (a *App) check(raw []byte, height uint64, ov *overlay) (*checked, *rejectio
 	if _, dup := ov.nonces[nk]; dup {
 		return nil, reject(tx.CodeReplayed, "nonce %d already used in this block", t.Nonce), nil
 	}
-	used, err := a.store.NonceUsed(t.Signer, t.Nonce)
+	used, err := st.NonceUsed(t.Signer, t.Nonce)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -92,7 +112,7 @@ func (a *App) check(raw []byte, height uint64, ov *overlay) (*checked, *rejectio
 		if _, dup := ov.docs[e.Hash]; dup {
 			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is anchored earlier in this block", i, e.Hash), nil
 		}
-		r, err := a.store.Anchor(e.Hash)
+		r, err := st.Anchor(e.Hash)
 		if err == nil {
 			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is already anchored by %s at height %d", i, e.Hash, r.Agency, r.Height), nil
 		}
@@ -109,4 +129,28 @@ func (ov *overlay) use(c *checked) {
 	for _, e := range c.tx.Body.(*tx.Anchor).Entries {
 		ov.docs[e.Hash] = struct{}{}
 	}
+}
+
+// recheck is CheckTx's cheaper pass over a transaction still in the mempool after a block: of the reasons
+// to reject, only expiry and the use of its nonce change as blocks commit for a transaction that once
+// passed check (its signature, size and signer do not). A hash that another transaction anchored in the
+// meantime is not looked for here: PrepareProposal drops such a transaction from every proposal, and
+// the mempool lets go of it when it expires. This keeps rechecks of large batches from costing a store
+// lookup per hash per block.
+func (a *App) recheck(raw []byte, height uint64) (*rejection, error) {
+	t, err := tx.Decode(raw)
+	if err != nil {
+		return reject(tx.CodeMalformed, "%v", err), nil
+	}
+	if height > t.Expiry {
+		return reject(tx.CodeExpired, "expired at height %d, now %d", t.Expiry, height), nil
+	}
+	used, err := a.store.NonceUsed(t.Signer, t.Nonce)
+	if err != nil {
+		return nil, err
+	}
+	if used {
+		return reject(tx.CodeReplayed, "nonce %d of key %x was already used", t.Nonce, t.Signer[:8]), nil
+	}
+	return nil, nil
 }

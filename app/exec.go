@@ -68,7 +68,11 @@ func (a *App) executedBlock(hash []byte, height int64, t time.Time, txs [][]byte
 			return p, nil
 		}
 	}
-	p, err := a.execBlock(uint64(height), t, txs)
+	var p *pendingBlock
+	err := a.withReader(func(st state) (err error) {
+		p, err = a.execBlock(st, uint64(height), t, txs)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (a *App) executedBlock(hash []byte, height int64, t time.Time, txs [][]byte
 }
 
 // execBlock checks and executes txs as block height on top of committed state, in memory.
-func (a *App) execBlock(height uint64, t time.Time, txs [][]byte) (*pendingBlock, error) {
+func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pendingBlock, error) {
 	if height != a.last.Height+1 {
 		return nil, fmt.Errorf("block %d after committed height %d", height, a.last.Height)
 	}
@@ -99,7 +103,7 @@ func (a *App) execBlock(height uint64, t time.Time, txs [][]byte) (*pendingBlock
 		if i == 0 && tx.PeekKind(raw) == tx.KindCheckpointSigs {
 			p.block.Signed, rej, err = a.checkSignatures(raw, height)
 		} else {
-			c, rej, err = a.check(raw, height, ov)
+			c, rej, err = a.check(st, raw, height, ov)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("tx %d: %w", i, err)
@@ -119,7 +123,7 @@ func (a *App) execBlock(height uint64, t time.Time, txs [][]byte) (*pendingBlock
 		}
 		// A copy of a transaction that landed is rejected (replayed or expired): keep the record of
 		// where the original landed rather than overwrite it with the copy's rejection.
-		copied, err := a.copiesLanded(rej, txHash, landed)
+		copied, err := copiesLanded(st, rej, txHash, landed)
 		if err != nil {
 			return nil, fmt.Errorf("tx %d: %w", i, err)
 		}
@@ -136,7 +140,7 @@ func (a *App) execBlock(height uint64, t time.Time, txs [][]byte) (*pendingBlock
 		return nil, err
 	}
 	p.block.Log = &p.log
-	mapRoot, writes, err := tree.Update(a.store.MapRead(), kvs)
+	mapRoot, writes, err := tree.Update(st.MapRead(), kvs)
 	if err != nil {
 		return nil, fmt.Errorf("update map: %w", err)
 	}
@@ -154,14 +158,14 @@ func (a *App) execBlock(height uint64, t time.Time, txs [][]byte) (*pendingBlock
 
 // copiesLanded reports whether a rejected transaction has the same bytes as one executed earlier in
 // this block (landed) or in a committed block.
-func (a *App) copiesLanded(rej *rejection, txHash [32]byte, landed map[[32]byte]bool) (bool, error) {
+func copiesLanded(st state, rej *rejection, txHash [32]byte, landed map[[32]byte]bool) (bool, error) {
 	if rej == nil {
 		return false, nil
 	}
 	if landed[txHash] {
 		return true, nil
 	}
-	r, err := a.store.TxResult(txHash)
+	r, err := st.TxResult(txHash)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

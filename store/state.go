@@ -91,7 +91,7 @@ func (s *Store) LogConsistency(size1, size2 uint64) ([][32]byte, error) {
 }
 
 // MapRead returns a tree.Read over committed state.
-func (s *Store) MapRead() tree.Read { return mapRead(s.get) }
+func (v view) MapRead() tree.Read { return mapRead(v.get) }
 
 func mapRead(get func([]byte) ([]byte, error)) tree.Read {
 	return func(p tree.Path) (tree.Node, bool, error) {

@@ -127,6 +127,7 @@ type Options struct {
 // Store is the application state in Pebble. It is safe for concurrent use: Save from one goroutine,
 // reads from any.
 type Store struct {
+	view
 	db    *pebble.DB
 	snaps snapshots
 }
@@ -138,7 +139,11 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}}
+	// Every key is its own prefix: point lookups through an iterator (Reader) can then use SeekPrefixGE
+	// and the bloom filters. The comparer keeps its name and ordering, so existing stores open as before.
+	cmp := *pebble.DefaultComparer
+	cmp.Split = func(k []byte) int { return len(k) }
+	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: &cmp}
 	// Most lookups on the write path are for keys that do not exist (a new hash, a fresh nonce): bloom
 	// filters answer those without reading data blocks.
 	opts.Levels = make([]pebble.LevelOptions, 7)
@@ -150,7 +155,9 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	s.view = view{get: s.get}
+	return s, nil
 }
 
 // Close closes the database.
@@ -213,7 +220,7 @@ func (s *Store) LastCommit() (Commit, error) {
 func (s *Store) Params() ([]byte, error) { return s.get(key(pMeta, []byte(metaParams))) }
 
 // Anchor returns the stored anchor of a document hash.
-func (s *Store) Anchor(doc [32]byte) (Anchor, error) { return readAnchor(s.get, doc) }
+func (v view) Anchor(doc [32]byte) (Anchor, error) { return readAnchor(v.get, doc) }
 
 func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) {
 	v, err := get(key(pAnchor, doc[:]))
@@ -231,25 +238,25 @@ func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) 
 }
 
 // Agency returns a registered agency by ID.
-func (s *Store) Agency(id string) (Agency, error) {
+func (v view) Agency(id string) (Agency, error) {
 	var a Agency
-	v, err := s.get(key(pAgency, []byte(id)))
+	b, err := v.get(key(pAgency, []byte(id)))
 	if err != nil {
 		return a, err
 	}
-	if err := json.Unmarshal(v, &a); err != nil {
+	if err := json.Unmarshal(b, &a); err != nil {
 		return a, fmt.Errorf("store: agency %q: %w", id, err)
 	}
 	return a, nil
 }
 
 // AgencyByKey returns the agency that a public key belongs to.
-func (s *Store) AgencyByKey(k [32]byte) (Agency, error) {
-	id, err := s.get(key(pKey, k[:]))
+func (v view) AgencyByKey(k [32]byte) (Agency, error) {
+	id, err := v.get(key(pKey, k[:]))
 	if err != nil {
 		return Agency{}, err
 	}
-	return s.Agency(string(id))
+	return v.Agency(string(id))
 }
 
 // Agencies returns every registered agency, ordered by ID.
@@ -271,8 +278,8 @@ func (s *Store) Agencies() ([]Agency, error) {
 }
 
 // NonceUsed reports whether signer already used nonce in a committed transaction that has not expired.
-func (s *Store) NonceUsed(signer [32]byte, nonce uint64) (bool, error) {
-	_, err := s.get(key(pNonce, signer[:], u64(nonce)))
+func (v view) NonceUsed(signer [32]byte, nonce uint64) (bool, error) {
+	_, err := v.get(key(pNonce, signer[:], u64(nonce)))
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	}
@@ -280,15 +287,15 @@ func (s *Store) NonceUsed(signer [32]byte, nonce uint64) (bool, error) {
 }
 
 // TxResult returns where a committed transaction landed.
-func (s *Store) TxResult(h [32]byte) (TxResult, error) {
-	v, err := s.get(key(pTx, h[:]))
+func (v view) TxResult(h [32]byte) (TxResult, error) {
+	b, err := v.get(key(pTx, h[:]))
 	if err != nil {
 		return TxResult{}, err
 	}
-	if len(v) != 16 {
-		return TxResult{}, fmt.Errorf("store: corrupt tx result of %d bytes", len(v))
+	if len(b) != 16 {
+		return TxResult{}, fmt.Errorf("store: corrupt tx result of %d bytes", len(b))
 	}
-	return TxResult{Hash: h, Height: binary.BigEndian.Uint64(v), Index: binary.BigEndian.Uint32(v[8:]), Code: binary.BigEndian.Uint32(v[12:])}, nil
+	return TxResult{Hash: h, Height: binary.BigEndian.Uint64(b), Index: binary.BigEndian.Uint32(b[8:]), Code: binary.BigEndian.Uint32(b[12:])}, nil
 }
 
 // Save writes one block's changes, its height and app hash in one synced batch, and prunes nonces that

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +31,7 @@ const waitLimit = 5 * time.Second
 type fakeBackend struct {
 	mu        sync.Mutex
 	anchors   map[[32]byte]receipt.Record
+	revoked   map[[32]byte]*receipt.Revocation
 	agencies  map[string]string
 	txs       map[[32]byte]TxOutcome
 	status    Status
@@ -238,4 +240,31 @@ func (f *fakeBackend) Consistency(from, to uint64) (ConsistencyView, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.consistency, f.proofErr
+}
+
+func (f *fakeBackend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.revoked[doc], nil
+}
+
+func (f *fakeBackend) Agencies() ([]AgencyView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []AgencyView
+	for id, name := range f.agencies {
+		out = append(out, AgencyView{ID: id, Name: name, Keys: []string{}})
+	}
+	slices.SortFunc(out, func(a, b AgencyView) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+func (f *fakeBackend) Agency(id string) (AgencyView, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	name, ok := f.agencies[id]
+	if !ok {
+		return AgencyView{}, ErrNotFound
+	}
+	return AgencyView{ID: id, Name: name, Keys: []string{}}, nil
 }

@@ -15,6 +15,8 @@ func PublicHandler(b Backend, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("/v1/anchors/{hash}", method(http.MethodGet, p.anchor))
 	mux.HandleFunc("/v1/anchors/{hash}/receipt", method(http.MethodGet, p.receipt))
 	mux.HandleFunc("/v1/checkpoints/latest", method(http.MethodGet, p.latestCheckpoint))
+	mux.HandleFunc("/v1/agencies", method(http.MethodGet, p.agencies))
+	mux.HandleFunc("/v1/agencies/{id}", method(http.MethodGet, p.agency))
 	mux.HandleFunc("/v1/checkpoints/consistency", method(http.MethodGet, p.consistency))
 	mux.HandleFunc("/", notFound)
 	return secure(mux)
@@ -53,9 +55,45 @@ func (p *public) anchor(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
 		return
 	}
+	v := viewOf(rec, name)
+	rv, err := p.b.Revocation(h)
+	if err != nil {
+		p.log.Error("revocation lookup failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
+		return
+	}
+	if rv != nil {
+		v.Status, v.Revocation = StatusRevoked, revocationView(rv)
+	}
 	// A record can still change (revocation), so caches must revalidate.
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, viewOf(rec, name))
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (p *public) agencies(w http.ResponseWriter, _ *http.Request) {
+	as, err := p.b.Agencies()
+	if p.failed(w, err, "agencies") {
+		return
+	}
+	if as == nil {
+		as = []AgencyView{}
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{"agencies": as})
+}
+
+func (p *public) agency(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if len(id) == 0 || len(id) > 64 {
+		writeError(w, http.StatusBadRequest, "malformed_id", "an agency ID is 1 to 64 characters")
+		return
+	}
+	a, err := p.b.Agency(id)
+	if p.failed(w, err, "agency") {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, a)
 }
 
 // receipt serves the receipt of a document hash, also for an unknown hash (an absence proof). With

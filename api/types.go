@@ -27,6 +27,11 @@ type Backend interface {
 	Anchor(doc [32]byte) (receipt.Record, error)
 	// AgencyName returns a registered agency's display name, or ErrNotFound.
 	AgencyName(id string) (string, error)
+	// Revocation returns the revocation of an anchored document, or nil if it is not revoked.
+	Revocation(doc [32]byte) (*receipt.Revocation, error)
+	// Agencies lists the registered agencies; Agency returns one, or ErrNotFound.
+	Agencies() ([]AgencyView, error)
+	Agency(id string) (AgencyView, error)
 	// TxResult returns where a committed transaction landed, or ErrNotFound.
 	TxResult(hash [32]byte) (TxOutcome, error)
 	// Status describes the node and the chain.
@@ -106,6 +111,24 @@ type AnchorView struct {
 	TxIndex    uint32    `json:"tx_index"`
 	Entry      uint32    `json:"entry"`
 	MetaDigest string    `json:"metadata_digest,omitempty"`
+	// Revocation is set when Status is "revoked".
+	Revocation *RevocationView `json:"revocation,omitempty"`
+}
+
+// RevocationView is the JSON form of a revocation.
+type RevocationView struct {
+	Height    uint64    `json:"height"`
+	Time      time.Time `json:"time"`
+	Reason    string    `json:"reason"`
+	Code      uint8     `json:"reason_code"`
+	Successor string    `json:"successor,omitempty"`
+}
+
+// AgencyView is the JSON form of a registered agency: GET /v1/agencies and /v1/agencies/{id}.
+type AgencyView struct {
+	ID   string   `json:"id"`
+	Name string   `json:"name"`
+	Keys []string `json:"keys"`
 }
 
 // AgencyRef names an agency.
@@ -117,6 +140,7 @@ type AgencyRef struct {
 // Anchor statuses.
 const (
 	StatusAnchored = "anchored"
+	StatusRevoked  = "revoked"
 )
 
 func viewOf(r receipt.Record, agencyName string) AnchorView {
@@ -133,6 +157,14 @@ func viewOf(r receipt.Record, agencyName string) AnchorView {
 	}
 	if r.MetaDigest != nil {
 		v.MetaDigest = hex.EncodeToString(r.MetaDigest[:])
+	}
+	return v
+}
+
+func revocationView(rv *receipt.Revocation) *RevocationView {
+	v := &RevocationView{Height: rv.Height, Time: rv.Time.UTC(), Reason: tx.Reason(rv.Reason).String(), Code: rv.Reason}
+	if rv.Successor != nil {
+		v.Successor = hex.EncodeToString(rv.Successor[:])
 	}
 	return v
 }

@@ -22,8 +22,9 @@ func reject(code tx.Code, format string, args ...any) *rejection {
 // overlay is what a block under construction has already used: document hashes and nonces. CheckTx uses
 // an empty overlay, so its verdict depends on committed state alone.
 type overlay struct {
-	docs   map[[32]byte]struct{}
-	nonces map[nonceKey]struct{}
+	docs    map[[32]byte]struct{}
+	revoked map[[32]byte]struct{}
+	nonces  map[nonceKey]struct{}
 }
 
 type nonceKey struct {
@@ -32,7 +33,7 @@ type nonceKey struct {
 }
 
 func newOverlay() *overlay {
-	return &overlay{docs: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{}}
+	return &overlay{docs: map[[32]byte]struct{}{}, revoked: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{}}
 }
 
 // state is what the checks read: committed state, through the Store or a Reader.
@@ -58,6 +59,7 @@ func (a *App) withReader(f func(st state) error) error {
 type checked struct {
 	tx     *tx.Tx
 	agency store.Agency
+	target *store.Anchor // the anchor a revocation revokes
 }
 
 // check decides whether raw may be included in a block at height, given committed state and the
@@ -80,12 +82,8 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 	if t.Expiry-height > a.params.MaxTTL {
 		return nil, reject(tx.CodeExpiryTooFar, "expiry %d is more than %d blocks after %d", t.Expiry, a.params.MaxTTL, height), nil
 	}
-	body, ok := t.Body.(*tx.Anchor)
-	if !ok {
-		return nil, reject(tx.CodeMalformed, "unsupported transaction kind %v", t.Body.Kind()), nil
-	}
-	if n := len(body.Entries); n > a.params.MaxBatch {
-		return nil, reject(tx.CodeOversized, "%d hashes in one transaction, the chain allows %d", n, a.params.MaxBatch), nil
+	if body, ok := t.Body.(*tx.Anchor); ok && len(body.Entries) > a.params.MaxBatch {
+		return nil, reject(tx.CodeOversized, "%d hashes in one transaction, the chain allows %d", len(body.Entries), a.params.MaxBatch), nil
 	}
 	ag, err := st.AgencyByKey(t.Signer)
 	if errors.Is(err, store.ErrNotFound) {
@@ -108,26 +106,69 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 	if used {
 		return nil, reject(tx.CodeReplayed, "nonce %d of key %x was already used", t.Nonce, t.Signer[:8]), nil
 	}
+	c := &checked{tx: t, agency: ag}
+	switch body := t.Body.(type) {
+	case *tx.Anchor:
+		if rej, err := checkHashes(st, body, ov); rej != nil || err != nil {
+			return nil, rej, err
+		}
+		return c, nil, nil
+	case *tx.Revoke:
+		target, rej, err := checkRevoke(st, body, ag, ov)
+		if rej != nil || err != nil {
+			return nil, rej, err
+		}
+		c.target = target
+		return c, nil, nil
+	}
+	return nil, reject(tx.CodeMalformed, "unsupported transaction kind %v", t.Body.Kind()), nil
+}
+
+// checkHashes rejects an anchor batch whose hashes are anchored already, or earlier in the block.
+func checkHashes(st state, body *tx.Anchor, ov *overlay) (*rejection, error) {
 	for i, e := range body.Entries {
 		if _, dup := ov.docs[e.Hash]; dup {
-			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is anchored earlier in this block", i, e.Hash), nil
+			return reject(tx.CodeDuplicateHash, "entry %d: hash %x is anchored earlier in this block", i, e.Hash), nil
 		}
 		r, err := st.Anchor(e.Hash)
 		if err == nil {
-			return nil, reject(tx.CodeDuplicateHash, "entry %d: hash %x is already anchored by %s at height %d", i, e.Hash, r.Agency, r.Height), nil
+			return reject(tx.CodeDuplicateHash, "entry %d: hash %x is already anchored by %s at height %d", i, e.Hash, r.Agency, r.Height), nil
 		}
 		if !errors.Is(err, store.ErrNotFound) {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return &checked{tx: t, agency: ag}, nil, nil
+	return nil, nil
+}
+
+// checkRevoke allows an agency to revoke, once, a document it anchored.
+func checkRevoke(st state, body *tx.Revoke, ag store.Agency, ov *overlay) (*store.Anchor, *rejection, error) {
+	a, err := st.Anchor(body.Hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, reject(tx.CodeNotAnchored, "document %x is not anchored", body.Hash), nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if a.Agency != ag.ID {
+		return nil, reject(tx.CodeNotOwner, "document %x was anchored by %s, not by %s", body.Hash, a.Agency, ag.ID), nil
+	}
+	if _, dup := ov.revoked[body.Hash]; dup || a.Revocation != nil {
+		return nil, reject(tx.CodeRevoked, "document %x is already revoked", body.Hash), nil
+	}
+	return &a, nil, nil
 }
 
 // use records in ov what c consumes, so that later transactions in the same block cannot reuse it.
 func (ov *overlay) use(c *checked) {
 	ov.nonces[nonceKey{c.tx.Signer, c.tx.Nonce}] = struct{}{}
-	for _, e := range c.tx.Body.(*tx.Anchor).Entries {
-		ov.docs[e.Hash] = struct{}{}
+	switch b := c.tx.Body.(type) {
+	case *tx.Anchor:
+		for _, e := range b.Entries {
+			ov.docs[e.Hash] = struct{}{}
+		}
+	case *tx.Revoke:
+		ov.revoked[b.Hash] = struct{}{}
 	}
 }
 

@@ -175,26 +175,38 @@ func copiesLanded(st state, rej *rejection, txHash [32]byte, landed map[[32]byte
 	return r.Code == uint32(tx.CodeOK), nil
 }
 
-// execute stages the effects of a checked anchor transaction: its nonce, its records, their log
-// entries (from log index next on) and their map values.
+// execute stages the effects of a checked transaction: its nonce, and its log events (from log index
+// next on) with the map values they set.
 func (a *App) execute(p *pendingBlock, c *checked, t time.Time, txHash [32]byte, index uint32, next uint64,
 	leaves [][32]byte, kvs []tree.KV) ([][32]byte, []tree.KV) {
 	p.block.Nonces = append(p.block.Nonces, store.Nonce{Signer: c.tx.Signer, Nonce: c.tx.Nonce, Expiry: c.tx.Expiry})
-	for j, e := range c.tx.Body.(*tx.Anchor).Entries {
-		an := store.Anchor{LogIndex: next + uint64(j), Record: receipt.Record{
-			DocHash:    e.Hash,
-			Agency:     c.agency.ID,
-			Signer:     c.tx.Signer,
-			Height:     a.last.Height + 1,
-			Time:       t.UTC(),
-			TxHash:     txHash,
-			TxIndex:    index,
-			Entry:      uint32(j),
-			MetaDigest: e.MetaDigest,
+	height := a.last.Height + 1
+	switch body := c.tx.Body.(type) {
+	case *tx.Anchor:
+		for j, e := range body.Entries {
+			an := store.Anchor{LogIndex: next + uint64(j), Record: receipt.Record{
+				DocHash:    e.Hash,
+				Agency:     c.agency.ID,
+				Signer:     c.tx.Signer,
+				Height:     height,
+				Time:       t.UTC(),
+				TxHash:     txHash,
+				TxIndex:    index,
+				Entry:      uint32(j),
+				MetaDigest: e.MetaDigest,
+			}}
+			p.block.Anchors = append(p.block.Anchors, an)
+			leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&an.Record)))
+			kvs = append(kvs, tree.KV{Key: e.Hash, Value: receipt.MapValue(&an.Record, receipt.StateAnchored, an.LogIndex, nil)})
+		}
+	case *tx.Revoke:
+		rv := store.Revoked{Doc: body.Hash, Revocation: receipt.Revocation{
+			Height: height, Time: t.UTC(), Reason: uint8(body.Reason), Successor: body.Successor,
+			Signer: c.tx.Signer, TxHash: txHash, LogIndex: next,
 		}}
-		p.block.Anchors = append(p.block.Anchors, an)
-		leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&an.Record)))
-		kvs = append(kvs, tree.KV{Key: e.Hash, Value: receipt.MapValue(&an.Record, receipt.StateAnchored, an.LogIndex)})
+		p.block.Revoked = append(p.block.Revoked, rv)
+		leaves = append(leaves, receipt.LogLeafHash(receipt.RevocationEvent(body.Hash, &rv.Revocation)))
+		kvs = append(kvs, tree.KV{Key: body.Hash, Value: receipt.MapValue(&c.target.Record, receipt.StateRevoked, c.target.LogIndex, &rv.Revocation)})
 	}
 	return leaves, kvs
 }

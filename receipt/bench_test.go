@@ -57,7 +57,7 @@ var benchOnce = sync.OnceValue(func() *benchState {
 			c.anchors[doc] = goldenAnchor{rec: rec, index: index}
 			s.docs = append(s.docs, doc)
 			leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&rec)))
-			kvs = append(kvs, tree.KV{Key: doc, Value: receipt.MapValue(&rec, receipt.StateAnchored, index)})
+			kvs = append(kvs, tree.KV{Key: doc, Value: receipt.MapValue(&rec, receipt.StateAnchored, index, nil)})
 		}
 		c.docs += perBlock
 		st, _, nodes, err := tree.AppendLog(c.log, leaves)

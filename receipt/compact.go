@@ -8,7 +8,8 @@ import (
 // The compact form of a receipt, small enough for a QR code (binary, integers big-endian):
 //
 //	"SR" | version(1) | state(1) | doc hash(32)
-//	anchored only: record length(2) | record | log index(8) | log proof count(1) | hashes(32 each)
+//	anchored or revoked: record length(2) | record | log index(8) | log proof count(1) | hashes(32 each)
+//	revoked only: revocation length(2) | revocation (Revocation.Encode)
 //	map proof length(2) | map proof
 //	checkpoint length(2) | checkpoint (Checkpoint.Encode without its domain string)
 //	signatures length(2) | signatures (Signatures.Encode)
@@ -20,13 +21,16 @@ const compactMagic = "SR"
 func (r *Receipt) EncodeCompact() []byte {
 	b := append([]byte(compactMagic), byte(r.Version), byte(r.State))
 	b = append(b, r.DocHash[:]...)
-	if r.State == StateAnchored && r.Record != nil {
+	if (r.State == StateAnchored || r.State == StateRevoked) && r.Record != nil {
 		b = appendField(b, r.Record.Encode())
 		b = binary.BigEndian.AppendUint64(b, r.LogIndex)
 		b = append(b, byte(len(r.LogProof)))
 		for _, h := range r.LogProof {
 			b = append(b, h[:]...)
 		}
+	}
+	if r.State == StateRevoked && r.Revocation != nil {
+		b = appendField(b, r.Revocation.Encode())
 	}
 	b = appendField(b, r.MapProof.Encode())
 	b = appendField(b, r.Checkpoint.Encode()[len(checkpointDomain):])
@@ -59,7 +63,7 @@ func DecodeCompact(b []byte) (*Receipt, error) {
 	switch {
 	case d.err != nil:
 		return nil, fmt.Errorf("%w: header: %v", ErrMalformed, d.err)
-	case r.State == StateAnchored:
+	case r.State == StateAnchored || r.State == StateRevoked:
 		rec, err := DecodeRecord(d.field())
 		if err != nil {
 			return nil, err
@@ -71,6 +75,13 @@ func DecodeCompact(b []byte) (*Receipt, error) {
 			var h [32]byte
 			copy(h[:], d.bytes(32))
 			r.LogProof = append(r.LogProof, h)
+		}
+		if r.State == StateRevoked {
+			rv, err := DecodeRevocation(d.field())
+			if err != nil {
+				return nil, err
+			}
+			r.Revocation = &rv
 		}
 	case r.State != StateUnknown:
 		return nil, fmt.Errorf("%w: state %d", ErrMalformed, r.State)

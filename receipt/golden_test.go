@@ -251,7 +251,7 @@ func (c *goldenChain) block(n int, next *goldenValidators) {
 		index := c.log.Size + uint64(len(leaves))
 		c.anchors[rec.DocHash] = goldenAnchor{rec: rec, index: index}
 		leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&rec)))
-		kvs = append(kvs, tree.KV{Key: rec.DocHash, Value: receipt.MapValue(&rec, receipt.StateAnchored, index)})
+		kvs = append(kvs, tree.KV{Key: rec.DocHash, Value: receipt.MapValue(&rec, receipt.StateAnchored, index, nil)})
 	}
 	st, logRoot, nodes, err := tree.AppendLog(c.log, leaves)
 	if err != nil {

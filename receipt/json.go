@@ -34,6 +34,7 @@ type jsonReceipt struct {
 	DocHash     hexHash          `json:"doc_hash"`
 	State       string           `json:"state"`
 	Record      *jsonRecord      `json:"record,omitempty"`
+	Revocation  *jsonRevocation  `json:"revocation,omitempty"`
 	Log         *jsonLog         `json:"log,omitempty"`
 	MapProof    []byte           `json:"map_proof"`
 	Checkpoint  jsonCheckpoint   `json:"checkpoint"`
@@ -53,6 +54,16 @@ type jsonRecord struct {
 	TxIndex    uint32    `json:"tx_index"`
 	Entry      uint32    `json:"entry"`
 	MetaDigest *hexHash  `json:"metadata_digest,omitempty"`
+}
+
+type jsonRevocation struct {
+	Height    uint64    `json:"height"`
+	Time      time.Time `json:"time"`
+	Reason    uint8     `json:"reason"`
+	Successor *hexHash  `json:"successor,omitempty"`
+	Signer    hexHash   `json:"signer"`
+	TxHash    hexHash   `json:"tx_hash"`
+	LogIndex  uint64    `json:"log_index"`
 }
 
 type jsonLog struct {
@@ -116,6 +127,13 @@ func (r *Receipt) MarshalJSON() ([]byte, error) {
 			m := hexHash(*rec.MetaDigest)
 			j.Record.MetaDigest = &m
 		}
+		if v := r.Revocation; v != nil {
+			j.Revocation = &jsonRevocation{Height: v.Height, Time: v.Time.UTC(), Reason: v.Reason, Signer: v.Signer, TxHash: v.TxHash, LogIndex: v.LogIndex}
+			if v.Successor != nil {
+				s := hexHash(*v.Successor)
+				j.Revocation.Successor = &s
+			}
+		}
 		j.Log = &jsonLog{Index: r.LogIndex, Proof: make([]hexHash, len(r.LogProof))}
 		for i, h := range r.LogProof {
 			j.Log.Proof[i] = h
@@ -159,6 +177,8 @@ func DecodeJSON(b []byte) (*Receipt, error) {
 	switch j.State {
 	case "anchored":
 		r.State = StateAnchored
+	case "revoked":
+		r.State = StateRevoked
 	case "unknown":
 		r.State = StateUnknown
 	default:
@@ -192,6 +212,20 @@ func DecodeJSON(b []byte) (*Receipt, error) {
 		r.LogIndex = j.Log.Index
 		for _, h := range j.Log.Proof {
 			r.LogProof = append(r.LogProof, h)
+		}
+	}
+	if jv := j.Revocation; jv != nil {
+		if j.Record == nil {
+			return nil, fmt.Errorf("%w: a revocation without a record", ErrJSON)
+		}
+		t, err := encodableTime("revocation", jv.Time)
+		if err != nil {
+			return nil, err
+		}
+		r.Revocation = &Revocation{Height: jv.Height, Time: t, Reason: jv.Reason, Signer: jv.Signer, TxHash: jv.TxHash, LogIndex: jv.LogIndex}
+		if jv.Successor != nil {
+			s := [32]byte(*jv.Successor)
+			r.Revocation.Successor = &s
 		}
 	}
 	if r.Checkpoint, err = checkpointFrom(j.Checkpoint); err != nil {

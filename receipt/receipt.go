@@ -27,6 +27,8 @@ func (s State) String() string {
 		return "unknown"
 	case StateAnchored:
 		return "anchored"
+	case StateRevoked:
+		return "revoked"
 	}
 	return fmt.Sprintf("state(%d)", uint8(s))
 }
@@ -44,9 +46,9 @@ func LogLeafHash(event []byte) [32]byte {
 	return h
 }
 
-// MapValue is the value the document map holds for an anchored document: SHA-256 of
-// "siegel/doc/v1\n" | state(1) | log index(8) | record encoding.
-func MapValue(r *Record, s State, logIndex uint64) [32]byte {
+// MapValue is the value the document map holds for a document: SHA-256 of
+// "siegel/doc/v1\n" | state(1) | log index(8) | record encoding | [revocation encoding, if revoked].
+func MapValue(r *Record, s State, logIndex uint64, rev *Revocation) [32]byte {
 	h := sha256.New()
 	h.Write([]byte("siegel/doc/v1\n"))
 	h.Write([]byte{byte(s)})
@@ -56,6 +58,9 @@ func MapValue(r *Record, s State, logIndex uint64) [32]byte {
 	}
 	h.Write(b[:])
 	h.Write(r.Encode())
+	if s == StateRevoked && rev != nil {
+		h.Write(rev.Encode())
+	}
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
@@ -68,10 +73,12 @@ type Receipt struct {
 	Version int
 	// DocHash is the document hash the receipt is about.
 	DocHash [32]byte
-	// State is StateAnchored (Record, LogIndex, LogProof set) or StateUnknown (absence).
-	State    State
-	Record   *Record
-	LogIndex uint64
+	// State is StateAnchored (Record, LogIndex, LogProof set), StateRevoked (also Revocation) or
+	// StateUnknown (absence).
+	State      State
+	Record     *Record
+	Revocation *Revocation
+	LogIndex   uint64
 	// LogProof is the RFC 6962 inclusion proof of the record's log entry in the log of Checkpoint.LogSize.
 	LogProof [][32]byte
 	// MapProof proves the document's state (or absence) under Checkpoint.MapRoot.
@@ -100,8 +107,9 @@ type TrustRoot struct {
 type Result struct {
 	DocHash [32]byte
 	State   State
-	// Record is set when State is StateAnchored.
-	Record *Record
+	// Record is set when State is StateAnchored or StateRevoked; Revocation when StateRevoked.
+	Record     *Record
+	Revocation *Revocation
 	// AsOf is the checkpoint the state holds at.
 	AsOf Checkpoint
 }
@@ -152,13 +160,19 @@ func VerifyProofs(r *Receipt) (Result, error) {
 	c := &r.Checkpoint
 	switch r.State {
 	case StateUnknown:
-		if r.Record != nil || len(r.LogProof) != 0 {
+		if r.Record != nil || r.Revocation != nil || len(r.LogProof) != 0 {
 			return res, fmt.Errorf("%w: an absence receipt carries a record", ErrRecord)
 		}
 		if err := VerifyMapAbsence(c.MapRoot, r.DocHash, r.MapProof); err != nil {
 			return res, err
 		}
-	case StateAnchored:
+	case StateAnchored, StateRevoked:
+		if (r.State == StateRevoked) != (r.Revocation != nil) {
+			return res, fmt.Errorf("%w: state %v with revocation %v", ErrRecord, r.State, r.Revocation != nil)
+		}
+		if rv := r.Revocation; rv != nil && (rv.Height > c.Height || rv.LogIndex >= c.LogSize || rv.LogIndex <= r.LogIndex) {
+			return res, fmt.Errorf("%w: revocation at height %d, log index %d does not fit checkpoint %d", ErrRecord, rv.Height, rv.LogIndex, c.Height)
+		}
 		rec := r.Record
 		if rec == nil || rec.DocHash != r.DocHash {
 			return res, fmt.Errorf("%w: no record for this document hash", ErrRecord)
@@ -167,7 +181,7 @@ func VerifyProofs(r *Receipt) (Result, error) {
 			return res, fmt.Errorf("%w: record at height %d, log index %d is beyond checkpoint %d (log size %d)",
 				ErrRecord, rec.Height, r.LogIndex, c.Height, c.LogSize)
 		}
-		if err := VerifyMapInclusion(c.MapRoot, r.DocHash, MapValue(rec, r.State, r.LogIndex), r.MapProof); err != nil {
+		if err := VerifyMapInclusion(c.MapRoot, r.DocHash, MapValue(rec, r.State, r.LogIndex, r.Revocation), r.MapProof); err != nil {
 			return res, err
 		}
 		leaf := LogLeafHash(AnchorEvent(rec))
@@ -177,7 +191,7 @@ func VerifyProofs(r *Receipt) (Result, error) {
 	default:
 		return res, fmt.Errorf("%w: unknown state %d", ErrRecord, r.State)
 	}
-	return Result{DocHash: r.DocHash, State: r.State, Record: r.Record, AsOf: *c}, nil
+	return Result{DocHash: r.DocHash, State: r.State, Record: r.Record, Revocation: r.Revocation, AsOf: *c}, nil
 }
 
 // followTransitions returns the validator set trusted at height, starting from trust.

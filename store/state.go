@@ -241,7 +241,7 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 		return nil, err
 	}
 	rec := a.Record
-	r.State, r.Record, r.LogIndex = receipt.StateAnchored, &rec, a.LogIndex
+	r.State, r.Record, r.LogIndex, r.Revocation = a.State(), &rec, a.LogIndex, a.Revocation
 	if r.LogProof, err = s.LogProof(a.LogIndex, c.LogSize); err != nil {
 		return nil, err
 	}

@@ -94,7 +94,7 @@ func (c *authChain) block(unsigned bool, docs ...[32]byte) *Block {
 		a.Entry = uint32(i)
 		b.Anchors = append(b.Anchors, a)
 		leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&a.Record)))
-		kvs = append(kvs, tree.KV{Key: d, Value: receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex)})
+		kvs = append(kvs, tree.KV{Key: d, Value: receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)})
 	}
 	var logRoot [32]byte
 	var err error

@@ -34,6 +34,7 @@ const (
 	pCheck     = 'p' // p/<height>              -> checkpoint encoding
 	pSigs      = 'q' // q/<height>              -> checkpoint signatures
 	pVals      = 'v' // v/<height>              -> validator set from that height on
+	pRevoked   = 'r' // r/<doc hash>            -> receipt.Revocation encoding
 	sep        = '/'
 	metaCommit = "commit"
 	metaParams = "params"
@@ -84,10 +85,25 @@ type TxResult struct {
 	Code   uint32
 }
 
-// Anchor is a stored anchor: the record and where its event sits in the log.
+// Anchor is a stored anchor: the record, where its event sits in the log, and its revocation if any.
 type Anchor struct {
 	receipt.Record
-	LogIndex uint64
+	LogIndex   uint64
+	Revocation *receipt.Revocation
+}
+
+// State is the anchor's state in the map.
+func (a *Anchor) State() receipt.State {
+	if a.Revocation != nil {
+		return receipt.StateRevoked
+	}
+	return receipt.StateAnchored
+}
+
+// Revoked is a revocation of document Doc.
+type Revoked struct {
+	Doc [32]byte
+	receipt.Revocation
 }
 
 // Block is everything one block changes. Save writes it atomically.
@@ -96,6 +112,7 @@ type Block struct {
 	Params   []byte // written when non-nil (at genesis)
 	Agencies []Agency
 	Anchors  []Anchor
+	Revoked  []Revoked
 	Nonces   []Nonce
 	Txs      []TxResult
 	// Authenticated state: new log nodes and border, map node writes, and the block's checkpoint.
@@ -234,7 +251,20 @@ func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) 
 	if err != nil {
 		return Anchor{}, fmt.Errorf("store: anchor %x: %w", doc, err)
 	}
-	return Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)}, nil
+	a := Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)}
+	rv, err := get(key(pRevoked, doc[:]))
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return a, err
+	default:
+		dec, err := receipt.DecodeRevocation(rv)
+		if err != nil {
+			return a, fmt.Errorf("store: revocation of %x: %w", doc, err)
+		}
+		a.Revocation = &dec
+	}
+	return a, nil
 }
 
 // Agency returns a registered agency by ID.
@@ -323,6 +353,10 @@ func (s *Store) Save(b *Block) error {
 	for i := range b.Anchors {
 		a := &b.Anchors[i]
 		errs = append(errs, set(key(pAnchor, a.DocHash[:]), append(u64(a.LogIndex), a.Encode()...)))
+	}
+	for i := range b.Revoked {
+		r := &b.Revoked[i]
+		errs = append(errs, set(key(pRevoked, r.Doc[:]), r.Revocation.Encode()))
 	}
 	errs = append(errs, s.stageState(batch, b))
 	for _, n := range b.Nonces {

@@ -9,15 +9,18 @@ type Code uint32
 // The result codes. They are part of the protocol: never renumber them.
 const (
 	CodeOK            Code = 0
-	CodeMalformed     Code = 1 // the bytes do not decode
-	CodeOversized     Code = 2 // too many bytes or entries
-	CodeBadSignature  Code = 3 // the signature does not verify
-	CodeUnknownAgency Code = 4 // the signing key belongs to no registered agency
-	CodeReplayed      Code = 5 // the signer already used this nonce
-	CodeExpired       Code = 6 // the expiry height has passed
-	CodeDuplicateHash Code = 7 // a document hash is already anchored (or twice in one block)
-	CodeWrongChain    Code = 8 // signed for another chain
-	CodeExpiryTooFar  Code = 9 // the expiry height is further ahead than the chain allows
+	CodeMalformed     Code = 1  // the bytes do not decode
+	CodeOversized     Code = 2  // too many bytes or entries
+	CodeBadSignature  Code = 3  // the signature does not verify
+	CodeUnknownAgency Code = 4  // the signing key belongs to no registered agency
+	CodeReplayed      Code = 5  // the signer already used this nonce
+	CodeExpired       Code = 6  // the expiry height has passed
+	CodeDuplicateHash Code = 7  // a document hash is already anchored (or twice in one block)
+	CodeWrongChain    Code = 8  // signed for another chain
+	CodeExpiryTooFar  Code = 9  // the expiry height is further ahead than the chain allows
+	CodeNotAnchored   Code = 10 // a revocation names a document that is not anchored
+	CodeNotOwner      Code = 11 // a revocation names a document another agency anchored
+	CodeRevoked       Code = 12 // the document is already revoked
 )
 
 // Codespace is the ABCI codespace of Siegel's codes.
@@ -34,6 +37,9 @@ var codeNames = [...]string{
 	CodeDuplicateHash: "duplicate_hash",
 	CodeWrongChain:    "wrong_chain",
 	CodeExpiryTooFar:  "expiry_too_far",
+	CodeNotAnchored:   "not_anchored",
+	CodeNotOwner:      "not_owner",
+	CodeRevoked:       "already_revoked",
 }
 
 // String returns the code's stable name, as used in JSON and metrics labels.

@@ -24,7 +24,10 @@ func TestCodeString(t *testing.T) {
 		{tx.CodeDuplicateHash, 7, "duplicate_hash"},
 		{tx.CodeWrongChain, 8, "wrong_chain"},
 		{tx.CodeExpiryTooFar, 9, "expiry_too_far"},
-		{10, 10, "code_10"},
+		{tx.CodeNotAnchored, 10, "not_anchored"},
+		{tx.CodeNotOwner, 11, "not_owner"},
+		{tx.CodeRevoked, 12, "already_revoked"},
+		{13, 13, "code_13"},
 		{255, 255, "code_255"},
 		{math.MaxInt32, math.MaxInt32, "code_2147483647"},
 		// Codes with the top bit set once panicked on 32-bit platforms, where int(c) was negative.
@@ -57,7 +60,8 @@ func TestKindString(t *testing.T) {
 		{tx.KindAnchor, "anchor"},
 		{0, "kind(0)"},
 		{tx.KindCheckpointSigs, "checkpoint-signatures"},
-		{3, "kind(3)"},
+		{tx.KindRevoke, "revoke"},
+		{4, "kind(4)"},
 		{255, "kind(255)"},
 	}
 	for _, tc := range tests {

@@ -26,6 +26,8 @@ func (k Kind) String() string {
 		return "anchor"
 	case KindCheckpointSigs:
 		return "checkpoint-signatures"
+	case KindRevoke:
+		return "revoke"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -168,6 +170,8 @@ func Decode(b []byte) (*Tx, error) {
 	switch kind {
 	case KindAnchor:
 		t.Body, err = decodeAnchor(&d)
+	case KindRevoke:
+		t.Body, err = decodeRevoke(&d)
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
 	}

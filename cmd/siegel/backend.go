@@ -145,3 +145,39 @@ func (b *backend) Consistency(from, to uint64) (api.ConsistencyView, error) {
 	}
 	return v, nil
 }
+
+func (b *backend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
+	a, err := b.st.Anchor(doc)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return a.Revocation, err
+}
+
+func agencyView(a store.Agency) api.AgencyView {
+	v := api.AgencyView{ID: a.ID, Name: a.Name, Keys: make([]string, len(a.Keys))}
+	for i, k := range a.Keys {
+		v.Keys[i] = hexKey(k[:])
+	}
+	return v
+}
+
+func (b *backend) Agencies() ([]api.AgencyView, error) {
+	as, err := b.st.Agencies()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.AgencyView, len(as))
+	for i, a := range as {
+		out[i] = agencyView(a)
+	}
+	return out, nil
+}
+
+func (b *backend) Agency(id string) (api.AgencyView, error) {
+	a, err := b.st.Agency(id)
+	if err != nil {
+		return api.AgencyView{}, notFound(err)
+	}
+	return agencyView(a), nil
+}

@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
-		newKeysCmd(), newAnchorCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(),
+		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print Siegel's version",

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/receipt"
 )
 
@@ -128,6 +129,11 @@ func printVerified(w io.Writer, res receipt.Result, asJSON bool) error {
 	case receipt.StateAnchored:
 		_, err := fmt.Fprintf(w, "VALID receipt: %s was anchored by agency %s at height %d (%s)\n  and is not revoked as of checkpoint %d (%s), signed by the validators of chain %s\n",
 			v.DocHash, v.Agency, v.Height, res.Record.Time.Format("2006-01-02 15:04:05 UTC"), c.Height, c.Time.Format("2006-01-02 15:04:05 UTC"), c.ChainID)
+		return err
+	case receipt.StateRevoked:
+		rv := res.Revocation
+		_, err := fmt.Fprintf(w, "VALID receipt: %s was anchored by agency %s at height %d (%s)\n  and REVOKED at height %d (%s), reason %s, as of checkpoint %d of chain %s\n",
+			v.DocHash, v.Agency, v.Height, res.Record.Time.Format("2006-01-02 15:04:05 UTC"), rv.Height, rv.Time.Format("2006-01-02 15:04:05 UTC"), tx.Reason(rv.Reason), c.Height, c.ChainID)
 		return err
 	default:
 		_, err := fmt.Fprintf(w, "VALID receipt: %s was never anchored, as of checkpoint %d (%s) of chain %s\n",

@@ -17,7 +17,7 @@ import (
 type verifyResult struct {
 	Document string          `json:"document"`
 	Hash     string          `json:"hash"`
-	Status   string          `json:"status"` // anchored or unknown
+	Status   string          `json:"status"` // anchored, revoked or unknown
 	Anchor   *api.AnchorView `json:"anchor,omitempty"`
 }
 
@@ -28,7 +28,7 @@ func newVerifyCmd() *cobra.Command {
 		Use:   "verify [--node URL] [--json] (FILE | --hash HEX)",
 		Short: "Check whether a document is anchored",
 		Long: "Hashes FILE locally and asks the public API whether that hash is anchored.\n" +
-			"Exit status: 0 anchored and valid, 1 unknown, 2 error.",
+			"Exit status: 0 anchored and valid, 1 unknown or revoked, 2 error.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var hashes []string
@@ -115,6 +115,15 @@ func printVerify(w io.Writer, r verifyResult, asJSON bool) error {
 		a := r.Anchor
 		_, err := fmt.Fprintf(w, "GENUINE  %s\n  %s\n  anchored by %s (%s) at height %d, %s\n",
 			r.Document, r.Hash, a.Agency.Name, a.Agency.ID, a.Height, a.Time.Format("2006-01-02 15:04:05 UTC"))
+		return err
+	case r.Anchor != nil && r.Status == api.StatusRevoked:
+		a, rv := r.Anchor, r.Anchor.Revocation
+		_, err := fmt.Fprintf(w, "REVOKED  %s\n  %s\n  anchored by %s (%s) at height %d, %s\n  revoked at height %d, %s: %s\n",
+			r.Document, r.Hash, a.Agency.Name, a.Agency.ID, a.Height, a.Time.Format("2006-01-02 15:04:05 UTC"),
+			rv.Height, rv.Time.Format("2006-01-02 15:04:05 UTC"), rv.Reason)
+		if err == nil && rv.Successor != "" {
+			_, err = fmt.Fprintf(w, "  replaced by %s\n", rv.Successor)
+		}
 		return err
 	case r.Status == "unknown":
 		_, err := fmt.Fprintf(w, "UNKNOWN  %s\n  %s\n  no registered agency has anchored this document\n", r.Document, r.Hash)

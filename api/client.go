@@ -181,3 +181,21 @@ func (c *Client) Receipt(ctx context.Context, doc [32]byte) (json.RawMessage, er
 	_, err := c.do(ctx, http.MethodGet, "/v1/anchors/"+hex.EncodeToString(doc[:])+"/receipt", nil, &raw)
 	return raw, err
 }
+
+// Agencies lists the registered agencies.
+func (c *Client) Agencies(ctx context.Context) ([]AgencyView, error) {
+	var v struct {
+		Agencies []AgencyView `json:"agencies"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/v1/agencies", nil, &v)
+	return v.Agencies, err
+}
+
+// Proposals lists the governance proposals.
+func (c *Client) Proposals(ctx context.Context) ([]ProposalView, error) {
+	var v struct {
+		Proposals []ProposalView `json:"proposals"`
+	}
+	_, err := c.do(ctx, http.MethodGet, "/v1/governance/proposals", nil, &v)
+	return v.Proposals, err
+}

@@ -268,3 +268,5 @@ func (f *fakeBackend) Agency(id string) (AgencyView, error) {
 	}
 	return AgencyView{ID: id, Name: name, Keys: []string{}}, nil
 }
+
+func (f *fakeBackend) Proposals() ([]ProposalView, error) { return nil, nil }

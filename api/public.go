@@ -17,6 +17,7 @@ func PublicHandler(b Backend, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("/v1/checkpoints/latest", method(http.MethodGet, p.latestCheckpoint))
 	mux.HandleFunc("/v1/agencies", method(http.MethodGet, p.agencies))
 	mux.HandleFunc("/v1/agencies/{id}", method(http.MethodGet, p.agency))
+	mux.HandleFunc("/v1/governance/proposals", method(http.MethodGet, p.proposals))
 	mux.HandleFunc("/v1/checkpoints/consistency", method(http.MethodGet, p.consistency))
 	mux.HandleFunc("/", notFound)
 	return secure(mux)
@@ -164,4 +165,16 @@ func (p *public) failed(w http.ResponseWriter, err error, what string) bool {
 		writeError(w, http.StatusInternalServerError, "internal", what+" failed")
 	}
 	return true
+}
+
+func (p *public) proposals(w http.ResponseWriter, _ *http.Request) {
+	ps, err := p.b.Proposals()
+	if p.failed(w, err, "proposals") {
+		return
+	}
+	if ps == nil {
+		ps = []ProposalView{}
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{"proposals": ps})
 }

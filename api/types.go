@@ -32,6 +32,8 @@ type Backend interface {
 	// Agencies lists the registered agencies; Agency returns one, or ErrNotFound.
 	Agencies() ([]AgencyView, error)
 	Agency(id string) (AgencyView, error)
+	// Proposals lists the consortium's governance proposals.
+	Proposals() ([]ProposalView, error)
 	// TxResult returns where a committed transaction landed, or ErrNotFound.
 	TxResult(hash [32]byte) (TxOutcome, error)
 	// Status describes the node and the chain.
@@ -124,11 +126,33 @@ type RevocationView struct {
 	Successor string    `json:"successor,omitempty"`
 }
 
+// ProposalView is the JSON form of a governance proposal: GET /v1/governance/proposals.
+type ProposalView struct {
+	ID        string     `json:"id"`
+	Proposer  string     `json:"proposer"`
+	Action    ActionView `json:"action"`
+	Height    uint64     `json:"height"`
+	Deadline  uint64     `json:"deadline"`
+	Approvals []string   `json:"approvals"`
+	Executed  uint64     `json:"executed,omitempty"`
+}
+
+// ActionView is the JSON form of a governance action.
+type ActionView struct {
+	Kind   string   `json:"kind"`
+	Agency string   `json:"agency,omitempty"`
+	Name   string   `json:"name,omitempty"`
+	Keys   []string `json:"keys,omitempty"`
+	Power  *int64   `json:"power,omitempty"`
+}
+
 // AgencyView is the JSON form of a registered agency: GET /v1/agencies and /v1/agencies/{id}.
 type AgencyView struct {
-	ID   string   `json:"id"`
-	Name string   `json:"name"`
-	Keys []string `json:"keys"`
+	ID        string   `json:"id"`
+	Name      string   `json:"name"`
+	Keys      []string `json:"keys"`
+	Retired   []string `json:"retired_keys,omitempty"`
+	Suspended bool     `json:"suspended,omitempty"`
 }
 
 // AgencyRef names an agency.

@@ -42,13 +42,15 @@ type App struct {
 	store *store.Store
 	hooks Hooks
 
-	mu      sync.Mutex // guards everything below; ABCI calls may come from several connections
-	chainID string
-	params  Params
-	last    store.Commit
-	log     tree.LogState        // the event log as of last
-	vals    receipt.ValidatorSet // the validator set of height last.Height+1
-	pending *pendingBlock        // finalized, waiting for Commit
+	mu         sync.Mutex // guards everything below; ABCI calls may come from several connections
+	chainID    string
+	params     Params
+	last       store.Commit
+	log        tree.LogState // the event log as of last
+	consortium Consortium
+	vals       receipt.ValidatorSet // the validator set of height last.Height+1
+	next       receipt.ValidatorSet // the validator set of height last.Height+2
+	pending    *pendingBlock        // finalized, waiting for Commit
 	// executed caches blocks executed in ProcessProposal or ExtendVote, by block hash, so that
 	// FinalizeBlock does not execute them again. Emptied at every Commit.
 	executed map[[32]byte]*pendingBlock
@@ -58,8 +60,9 @@ var _ abci.Application = (*App)(nil)
 
 // chainState is what InitChain learns and every later start needs: stored as the "params" record.
 type chainState struct {
-	ChainID string `json:"chain_id"`
-	Params  Params `json:"params"`
+	ChainID    string     `json:"chain_id"`
+	Params     Params     `json:"params"`
+	Consortium Consortium `json:"consortium"`
 }
 
 // New returns the application over s, resuming from the last commit that s holds.
@@ -77,6 +80,9 @@ func New(s *store.Store, hooks Hooks) (*App, error) {
 	if a.vals, err = s.Validators(last.Height + 1); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("app: load validators: %w", err)
 	}
+	if a.next, err = s.Validators(last.Height + 2); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("app: load validators: %w", err)
+	}
 	raw, err := s.Params()
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -88,7 +94,7 @@ func New(s *store.Store, hooks Hooks) (*App, error) {
 		if err := json.Unmarshal(raw, &cs); err != nil {
 			return nil, fmt.Errorf("app: stored params: %w", err)
 		}
-		a.chainID, a.params = cs.ChainID, cs.Params
+		a.chainID, a.params, a.consortium = cs.ChainID, cs.Params, cs.Consortium
 	}
 	return a, nil
 }
@@ -137,7 +143,7 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 	if err != nil {
 		return nil, fmt.Errorf("app: genesis hash: %w", err)
 	}
-	cs, err := json.Marshal(chainState{ChainID: req.ChainId, Params: g.Params})
+	cs, err := json.Marshal(chainState{ChainID: req.ChainId, Params: g.Params, Consortium: g.Consortium})
 	if err != nil {
 		return nil, fmt.Errorf("app: encode params: %w", err)
 	}
@@ -146,10 +152,10 @@ func (a *App) InitChain(_ context.Context, req *abci.RequestInitChain) (*abci.Re
 		return nil, fmt.Errorf("%w: %v", ErrGenesis, err)
 	}
 	commit := store.Commit{Height: 0, AppHash: hash, TimeUnixNano: req.Time.UnixNano()}
-	if err := a.store.Save(&store.Block{Commit: commit, Params: cs, Agencies: g.Agencies, Validators: vals}); err != nil {
+	if err := a.store.Save(&store.Block{Commit: commit, Params: cs, Agencies: g.Agencies, Validators: vals, ValidatorsFrom: 1}); err != nil {
 		return nil, err
 	}
-	a.chainID, a.params, a.last, a.vals = req.ChainId, g.Params, commit, vals
+	a.chainID, a.params, a.consortium, a.last, a.vals, a.next = req.ChainId, g.Params, g.Consortium, commit, vals, vals
 	return &abci.ResponseInitChain{AppHash: hash}, nil
 }
 

@@ -3,8 +3,10 @@ package app
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store"
 	"github.com/siegel-notary/siegel/store/tree"
 )
@@ -25,6 +27,11 @@ type overlay struct {
 	docs    map[[32]byte]struct{}
 	revoked map[[32]byte]struct{}
 	nonces  map[nonceKey]struct{}
+	// Governance effects of the block so far.
+	agencies  map[string]*store.Agency
+	newKeys   map[[32]byte]struct{}
+	proposals map[tx.ProposalID]*store.Proposal
+	vals      receipt.ValidatorSet // the set from two blocks on, when changed
 }
 
 type nonceKey struct {
@@ -33,11 +40,14 @@ type nonceKey struct {
 }
 
 func newOverlay() *overlay {
-	return &overlay{docs: map[[32]byte]struct{}{}, revoked: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{}}
+	return &overlay{docs: map[[32]byte]struct{}{}, revoked: map[[32]byte]struct{}{}, nonces: map[nonceKey]struct{}{},
+		agencies: map[string]*store.Agency{}, newKeys: map[[32]byte]struct{}{}, proposals: map[tx.ProposalID]*store.Proposal{}}
 }
 
 // state is what the checks read: committed state, through the Store or a Reader.
 type state interface {
+	Agency(id string) (store.Agency, error)
+	Proposal(id [8]byte) (store.Proposal, error)
 	AgencyByKey(key [32]byte) (store.Agency, error)
 	NonceUsed(signer [32]byte, nonce uint64) (bool, error)
 	Anchor(doc [32]byte) (store.Anchor, error)
@@ -57,9 +67,13 @@ func (a *App) withReader(f func(st state) error) error {
 
 // checked is a transaction that passed every check, with what executing it needs.
 type checked struct {
-	tx     *tx.Tx
-	agency store.Agency
-	target *store.Anchor // the anchor a revocation revokes
+	tx       *tx.Tx
+	agency   store.Agency  // the signer's agency (agency transactions)
+	member   Member        // the signer (governance transactions)
+	target   *store.Anchor // the anchor a revocation revokes
+	proposal *store.Proposal
+	action   *tx.Action // the action a proposal executes now, if it does
+	effects  *effects
 }
 
 // check decides whether raw may be included in a block at height, given committed state and the
@@ -85,12 +99,20 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 	if body, ok := t.Body.(*tx.Anchor); ok && len(body.Entries) > a.params.MaxBatch {
 		return nil, reject(tx.CodeOversized, "%d hashes in one transaction, the chain allows %d", len(body.Entries), a.params.MaxBatch), nil
 	}
-	ag, err := st.AgencyByKey(t.Signer)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, reject(tx.CodeUnknownAgency, "key %x is not registered to any agency", t.Signer), nil
-	}
-	if err != nil {
-		return nil, nil, err
+	c := &checked{tx: t}
+	switch t.Body.(type) {
+	case *tx.Propose, *tx.Approve:
+		m, ok := a.consortium.member(t.Signer)
+		if !ok {
+			return nil, reject(tx.CodeNotOperator, "key %x is not the operator key of a consortium member", t.Signer), nil
+		}
+		c.member = m
+	default:
+		ag, rej, err := signerAgency(st, t.Signer)
+		if rej != nil || err != nil {
+			return nil, rej, err
+		}
+		c.agency = ag
 	}
 	if err := t.Verify(); err != nil {
 		return nil, reject(tx.CodeBadSignature, "signature does not verify for key %x", t.Signer), nil
@@ -106,22 +128,45 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 	if used {
 		return nil, reject(tx.CodeReplayed, "nonce %d of key %x was already used", t.Nonce, t.Signer[:8]), nil
 	}
-	c := &checked{tx: t, agency: ag}
+	var rej *rejection
 	switch body := t.Body.(type) {
 	case *tx.Anchor:
-		if rej, err := checkHashes(st, body, ov); rej != nil || err != nil {
-			return nil, rej, err
-		}
-		return c, nil, nil
+		rej, err = checkHashes(st, body, ov)
 	case *tx.Revoke:
-		target, rej, err := checkRevoke(st, body, ag, ov)
-		if rej != nil || err != nil {
-			return nil, rej, err
+		c.target, rej, err = checkRevoke(st, body, c.agency, ov)
+	case *tx.RotateKey:
+		if rej, err = a.checkNewKey(st, body.NewKey, ov); rej == nil && err == nil {
+			c.effects = rotation(c.agency, t.Signer, body.NewKey)
 		}
-		c.target = target
-		return c, nil, nil
+	case *tx.Propose:
+		rej, err = a.checkPropose(st, c, raw, body, height, ov)
+	case *tx.Approve:
+		rej, err = a.checkApprove(st, c, body, height, ov)
+	default:
+		rej = reject(tx.CodeMalformed, "unsupported transaction kind %v", t.Body.Kind())
 	}
-	return nil, reject(tx.CodeMalformed, "unsupported transaction kind %v", t.Body.Kind()), nil
+	if rej != nil || err != nil {
+		return nil, rej, err
+	}
+	return c, nil, nil
+}
+
+// signerAgency finds the agency of a signing key and checks that the key and the agency may write.
+func signerAgency(st state, k [32]byte) (store.Agency, *rejection, error) {
+	ag, err := st.AgencyByKey(k)
+	if errors.Is(err, store.ErrNotFound) {
+		return ag, reject(tx.CodeUnknownAgency, "key %x is not registered to any agency", k), nil
+	}
+	if err != nil {
+		return ag, nil, err
+	}
+	if slices.Contains(ag.Retired, store.Key(k)) {
+		return ag, reject(tx.CodeKeyRetired, "key %x of agency %s was retired", k[:8], ag.ID), nil
+	}
+	if ag.Suspended {
+		return ag, reject(tx.CodeSuspended, "agency %s is suspended", ag.ID), nil
+	}
+	return ag, nil, nil
 }
 
 // checkHashes rejects an anchor batch whose hashes are anchored already, or earlier in the block.
@@ -170,6 +215,7 @@ func (ov *overlay) use(c *checked) {
 	case *tx.Revoke:
 		ov.revoked[b.Hash] = struct{}{}
 	}
+	ov.applyEffects(c)
 }
 
 // recheck is CheckTx's cheaper pass over a transaction still in the mempool after a block: of the reasons

@@ -1,13 +1,17 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	cmtcrypto "github.com/cometbft/cometbft/proto/tendermint/crypto"
 
 	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/receipt"
@@ -23,6 +27,9 @@ type pendingBlock struct {
 	results  []*abci.ExecTxResult
 	rejected int // transactions with a non-zero code
 	log      tree.LogState
+	// next is the validator set from two blocks on when this block changes it, else nil.
+	next       receipt.ValidatorSet
+	valUpdates []abci.ValidatorUpdate
 }
 
 // maxExecuted bounds the cache of executed blocks (one per round, at most a few per height).
@@ -55,7 +62,7 @@ func (a *App) FinalizeBlock(_ context.Context, req *abci.RequestFinalizeBlock) (
 		return nil, fmt.Errorf("app: finalize block %d: %w", req.Height, err)
 	}
 	a.pending = p
-	return &abci.ResponseFinalizeBlock{TxResults: p.results, AppHash: p.block.Commit.AppHash}, nil
+	return &abci.ResponseFinalizeBlock{TxResults: p.results, AppHash: p.block.Commit.AppHash, ValidatorUpdates: p.valUpdates}, nil
 }
 
 // executedBlock returns the execution of the block with the given hash, executing it if needed.
@@ -133,6 +140,7 @@ func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pe
 			p.block.Txs = append(p.block.Txs, res)
 		}
 	}
+	a.flushGovernance(p, ov, height)
 	var logRoot [32]byte
 	var err error
 	p.log, logRoot, p.block.LogNodes, err = tree.AppendLog(a.log, leaves)
@@ -145,11 +153,10 @@ func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pe
 		return nil, fmt.Errorf("update map: %w", err)
 	}
 	p.block.MapWrites = writes
-	vh := a.vals.Hash()
 	p.block.Checkpoint = &receipt.Checkpoint{
 		ChainID: a.chainID, Height: height, Time: t.UTC(),
 		LogSize: p.log.Size, LogRoot: logRoot, MapRoot: mapRoot,
-		Validators: vh, NextValidators: vh, // validator-set changes arrive with governance
+		Validators: a.vals.Hash(), NextValidators: a.next.Hash(),
 	}
 	h := p.block.Checkpoint.Hash()
 	p.block.Commit = store.Commit{Height: height, AppHash: h[:], TimeUnixNano: t.UnixNano()}
@@ -199,6 +206,12 @@ func (a *App) execute(p *pendingBlock, c *checked, t time.Time, txHash [32]byte,
 			leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&an.Record)))
 			kvs = append(kvs, tree.KV{Key: e.Hash, Value: receipt.MapValue(&an.Record, receipt.StateAnchored, an.LogIndex, nil)})
 		}
+	case *tx.Propose, *tx.Approve:
+		if c.action != nil {
+			leaves = append(leaves, receipt.LogLeafHash(govEvent(c.proposal)))
+		}
+	case *tx.RotateKey:
+		leaves = append(leaves, receipt.LogLeafHash(rotationEvent(c.agency.ID, c.tx.Signer, body.NewKey)))
 	case *tx.Revoke:
 		rv := store.Revoked{Doc: body.Hash, Revocation: receipt.Revocation{
 			Height: height, Time: t.UTC(), Reason: uint8(body.Reason), Successor: body.Successor,
@@ -224,6 +237,10 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	}
 	beforeCommitHook(p.block.Commit.Height)
 	a.last, a.log, a.pending, a.executed = p.block.Commit, p.log, nil, nil
+	a.vals = a.next
+	if p.next != nil {
+		a.next = p.next
+	}
 	if a.hooks.Committed != nil {
 		recs := make([]receipt.Record, len(p.block.Anchors))
 		for i := range p.block.Anchors {
@@ -236,3 +253,26 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 
 // beforeCommitHook is replaced by crash tests; it does nothing in a node.
 var beforeCommitHook = func(uint64) {}
+
+// flushGovernance moves the governance effects collected in ov into the block: changed agencies and
+// proposals (in a fixed order) and, when the validator set changes, the set from height+2 on and the
+// updates CometBFT must apply.
+func (a *App) flushGovernance(p *pendingBlock, ov *overlay, height uint64) {
+	for _, id := range slices.Sorted(maps.Keys(ov.agencies)) {
+		p.block.Agencies = append(p.block.Agencies, *ov.agencies[id])
+	}
+	for _, id := range slices.SortedFunc(maps.Keys(ov.proposals), func(x, y tx.ProposalID) int { return bytes.Compare(x[:], y[:]) }) {
+		p.block.Proposals = append(p.block.Proposals, *ov.proposals[id])
+	}
+	if ov.vals == nil {
+		return
+	}
+	p.next = ov.vals
+	p.block.Validators, p.block.ValidatorsFrom = ov.vals, height+2
+	for _, v := range validatorDiff(a.next, ov.vals) {
+		p.valUpdates = append(p.valUpdates, abci.ValidatorUpdate{
+			PubKey: cmtcrypto.PublicKey{Sum: &cmtcrypto.PublicKey_Ed25519{Ed25519: bytes.Clone(v.PubKey[:])}},
+			Power:  v.Power,
+		})
+	}
+}

@@ -39,8 +39,62 @@ func (p Params) validate() error {
 
 // Genesis is the application's part of genesis.json (its "app_state").
 type Genesis struct {
-	Params   Params         `json:"params"`
-	Agencies []store.Agency `json:"agencies"`
+	Params     Params         `json:"params"`
+	Consortium Consortium     `json:"consortium"`
+	Agencies   []store.Agency `json:"agencies"`
+}
+
+// Consortium is the set of data centres that govern the chain: Threshold of the Members' operator keys
+// must approve a proposal before it executes. Without members, no governance is possible.
+type Consortium struct {
+	Threshold int      `json:"threshold"`
+	Members   []Member `json:"members"`
+}
+
+// Member is a consortium member: a data centre and the operator key that signs its governance votes.
+type Member struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	OperatorKey store.Key `json:"operator_key"`
+}
+
+// member returns the member whose operator key is k.
+func (c *Consortium) member(k [32]byte) (Member, bool) {
+	for _, m := range c.Members {
+		if m.OperatorKey == k {
+			return m, true
+		}
+	}
+	return Member{}, false
+}
+
+func (c *Consortium) validate(agencyKeys map[store.Key]string) error {
+	if len(c.Members) == 0 {
+		if c.Threshold != 0 {
+			return fmt.Errorf("%w: a threshold of %d without members", ErrGenesis, c.Threshold)
+		}
+		return nil
+	}
+	if c.Threshold < 1 || c.Threshold > len(c.Members) {
+		return fmt.Errorf("%w: threshold %d must be 1 to %d", ErrGenesis, c.Threshold, len(c.Members))
+	}
+	ids, keys := map[string]bool{}, map[store.Key]bool{}
+	for _, m := range c.Members {
+		if err := ValidateAgencyID(m.ID); err != nil {
+			return fmt.Errorf("%w: member: %v", ErrGenesis, err)
+		}
+		if err := ValidateAgencyName(m.Name); err != nil {
+			return fmt.Errorf("%w: member %q: %v", ErrGenesis, m.ID, err)
+		}
+		if ids[m.ID] || keys[m.OperatorKey] {
+			return fmt.Errorf("%w: member %q or its operator key appears twice", ErrGenesis, m.ID)
+		}
+		if a, ok := agencyKeys[m.OperatorKey]; ok {
+			return fmt.Errorf("%w: member %q's operator key is also a key of agency %q", ErrGenesis, m.ID, a)
+		}
+		ids[m.ID], keys[m.OperatorKey] = true, true
+	}
+	return nil
 }
 
 // ErrGenesis is returned for an app_state that cannot start a chain.
@@ -95,8 +149,11 @@ func (g Genesis) Validate() error {
 			}
 			keys[k] = a.ID
 		}
+		if len(a.Retired) > 0 || a.Suspended {
+			return fmt.Errorf("%w: agency %q: genesis agencies start active, with no retired keys", ErrGenesis, a.ID)
+		}
 	}
-	return nil
+	return g.Consortium.validate(keys)
 }
 
 // ValidateAgencyID checks an agency ID: 1 to 64 characters of a-z, 0-9 and '-', not starting with '-'.

@@ -41,7 +41,7 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
 		set(key(pSigs, u64(b.Signed.Height)), b.Signed.Signatures.Encode())
 	}
 	if b.Validators != nil {
-		set(key(pVals, u64(b.Commit.Height+1)), b.Validators.Encode())
+		set(key(pVals, u64(b.ValidatorsFrom)), b.Validators.Encode())
 	}
 	return errors.Join(errs...)
 }
@@ -230,6 +230,9 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 		return nil, fmt.Errorf("store: signatures %d: %w", height, err)
 	}
 	r := &receipt.Receipt{Version: receipt.Version, DocHash: doc, Checkpoint: c, Signatures: sigs}
+	if r.Transitions, err = s.transitions(height); err != nil {
+		return nil, err
+	}
 	if r.MapProof, err = tree.Prove(mapRead(get), doc); err != nil {
 		return nil, err
 	}
@@ -246,4 +249,37 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// transitions returns the validator-set changes from genesis up to the set that signs the checkpoint
+// of height: for a set in force from height e > 1, the checkpoint of e-1 (which names it as the next
+// set and is signed by the set before), its signatures, and the set itself.
+func (s *Store) transitions(height uint64) ([]receipt.Transition, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: key(pVals, u64(2)), UpperBound: key(pVals, u64(height+1))})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []receipt.Transition
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != 10 {
+			return nil, fmt.Errorf("store: corrupt validator-set key of %d bytes", len(k))
+		}
+		from := binary.BigEndian.Uint64(k[2:])
+		next, err := receipt.DecodeValidatorSet(it.Value())
+		if err != nil {
+			return nil, err
+		}
+		c, err := s.Checkpoint(from - 1)
+		if err != nil {
+			return nil, fmt.Errorf("store: checkpoint %d of a validator-set change: %w", from-1, err)
+		}
+		sigs, err := s.Signatures(from - 1)
+		if err != nil {
+			return nil, fmt.Errorf("store: signatures on checkpoint %d of a validator-set change: %w", from-1, err)
+		}
+		out = append(out, receipt.Transition{Checkpoint: c, Signatures: sigs, Next: next})
+	}
+	return out, it.Error()
 }

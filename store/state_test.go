@@ -55,7 +55,7 @@ func newAuthChain(t *testing.T, s *Store) *authChain {
 		cps: map[uint64]receipt.Checkpoint{}, roots: map[uint64][32]byte{}}
 	c.set = validatorSetOf(c.keys...)
 	b := genesisBlock()
-	b.Validators = c.set
+	b.Validators, b.ValidatorsFrom = c.set, 1
 	save(t, s, b)
 	return c
 }
@@ -248,15 +248,15 @@ func TestValidatorsAtHeights(t *testing.T) {
 		validatorSetOf(validatorKey(2), validatorKey(3), validatorKey(4)),
 	}
 	g := genesisBlock()
-	g.Validators = sets[0] // from height 1
+	g.Validators, g.ValidatorsFrom = sets[0], 1
 	save(t, s, g)
 	for h := uint64(1); h <= 8; h++ {
 		b := &Block{Commit: Commit{Height: h, AppHash: []byte{byte(h)}}}
 		switch h {
 		case 3:
-			b.Validators = sets[1] // from height 4
+			b.Validators, b.ValidatorsFrom = sets[1], 4
 		case 6:
-			b.Validators = sets[2] // from height 7
+			b.Validators, b.ValidatorsFrom = sets[2], 7
 		}
 		save(t, s, b)
 	}

@@ -35,6 +35,7 @@ const (
 	pSigs      = 'q' // q/<height>              -> checkpoint signatures
 	pVals      = 'v' // v/<height>              -> validator set from that height on
 	pRevoked   = 'r' // r/<doc hash>            -> receipt.Revocation encoding
+	pProposal  = 'o' // o/<proposal ID>         -> Proposal JSON
 	sep        = '/'
 	metaCommit = "commit"
 	metaParams = "params"
@@ -63,11 +64,26 @@ func (k *Key) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Agency is a registered agency.
+// Agency is a registered agency. Keys may sign; Retired keys signed once and may no longer; a
+// Suspended agency may not write at all.
 type Agency struct {
-	ID   string `json:"id"`
-	Name string `json:"name"`
-	Keys []Key  `json:"keys"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Keys      []Key  `json:"keys"`
+	Retired   []Key  `json:"retired,omitempty"`
+	Suspended bool   `json:"suspended,omitempty"`
+}
+
+// Proposal is a governance proposal and the consortium members who approved it.
+type Proposal struct {
+	ID        [8]byte  `json:"id"`
+	Proposer  string   `json:"proposer"`
+	Action    []byte   `json:"action"` // the action's encoding (package app/tx)
+	Deadline  uint64   `json:"deadline"`
+	Height    uint64   `json:"height"`
+	Approvals []string `json:"approvals"`
+	// Executed is the height at which it reached the threshold and took effect; 0 while open.
+	Executed uint64 `json:"executed,omitempty"`
 }
 
 // Nonce records that Signer used Nonce in a transaction valid until Expiry.
@@ -122,8 +138,10 @@ type Block struct {
 	Checkpoint *receipt.Checkpoint
 	// Signatures of an earlier checkpoint that this block carries.
 	Signed *SignedCheckpoint
-	// Validators, when set, is the validator set from height Commit.Height+1 (or from 1 at genesis).
-	Validators receipt.ValidatorSet
+	// Validators, when set, is the validator set from height ValidatorsFrom on.
+	Validators     receipt.ValidatorSet
+	ValidatorsFrom uint64
+	Proposals      []Proposal
 }
 
 // SignedCheckpoint is a checkpoint height and the quorum signatures on it.
@@ -354,6 +372,10 @@ func (s *Store) Save(b *Block) error {
 		a := &b.Anchors[i]
 		errs = append(errs, set(key(pAnchor, a.DocHash[:]), append(u64(a.LogIndex), a.Encode()...)))
 	}
+	for _, pr := range b.Proposals {
+		v, err := json.Marshal(pr)
+		errs = append(errs, err, set(key(pProposal, pr.ID[:]), v))
+	}
 	for i := range b.Revoked {
 		r := &b.Revoked[i]
 		errs = append(errs, set(key(pRevoked, r.Doc[:]), r.Revocation.Encode()))
@@ -428,4 +450,35 @@ func (q quietLogger) Errorf(format string, args ...any) {
 func (q quietLogger) Fatalf(format string, args ...any) {
 	q.logger().Error(fmt.Sprintf(format, args...), "component", "pebble")
 	panic(fmt.Sprintf(format, args...))
+}
+
+// Proposal returns a governance proposal.
+func (v view) Proposal(id [8]byte) (Proposal, error) {
+	var p Proposal
+	b, err := v.get(key(pProposal, id[:]))
+	if err != nil {
+		return p, err
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("store: proposal %x: %w", id, err)
+	}
+	return p, nil
+}
+
+// Proposals returns every proposal, ordered by ID.
+func (s *Store) Proposals() ([]Proposal, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pProposal, sep}, UpperBound: []byte{pProposal, sep + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: list proposals: %w", err)
+	}
+	defer it.Close()
+	var out []Proposal
+	for it.First(); it.Valid(); it.Next() {
+		var p Proposal
+		if err := json.Unmarshal(it.Value(), &p); err != nil {
+			return nil, fmt.Errorf("store: proposal: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, it.Error()
 }

@@ -28,6 +28,12 @@ func (k Kind) String() string {
 		return "checkpoint-signatures"
 	case KindRevoke:
 		return "revoke"
+	case KindPropose:
+		return "propose"
+	case KindApprove:
+		return "approve"
+	case KindRotateKey:
+		return "rotate-key"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -172,6 +178,16 @@ func Decode(b []byte) (*Tx, error) {
 		t.Body, err = decodeAnchor(&d)
 	case KindRevoke:
 		t.Body, err = decodeRevoke(&d)
+	case KindPropose:
+		t.Body, err = decodePropose(&d)
+	case KindApprove:
+		var a Approve
+		copy(a.Proposal[:], d.bytes(8))
+		t.Body = &a
+	case KindRotateKey:
+		var r RotateKey
+		copy(r.NewKey[:], d.bytes(32))
+		t.Body = &r
 	default:
 		return nil, fmt.Errorf("%w: unknown kind %d", ErrMalformed, kind)
 	}

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/siegel-notary/siegel/api"
 	"github.com/siegel-notary/siegel/app"
+	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/consensus"
 	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store"
@@ -155,11 +157,38 @@ func (b *backend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
 }
 
 func agencyView(a store.Agency) api.AgencyView {
-	v := api.AgencyView{ID: a.ID, Name: a.Name, Keys: make([]string, len(a.Keys))}
+	v := api.AgencyView{ID: a.ID, Name: a.Name, Keys: make([]string, len(a.Keys)), Suspended: a.Suspended}
 	for i, k := range a.Keys {
 		v.Keys[i] = hexKey(k[:])
 	}
+	for _, k := range a.Retired {
+		v.Retired = append(v.Retired, hexKey(k[:]))
+	}
 	return v
+}
+
+func (b *backend) Proposals() ([]api.ProposalView, error) {
+	ps, err := b.st.Proposals()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]api.ProposalView, 0, len(ps))
+	for _, p := range ps {
+		act, err := tx.DecodeAction(p.Action)
+		if err != nil {
+			return nil, fmt.Errorf("proposal %x: %w", p.ID, err)
+		}
+		av := api.ActionView{Kind: act.Kind.String(), Agency: act.Agency, Name: act.Name}
+		for _, k := range act.Keys {
+			av.Keys = append(av.Keys, hexKey(k[:]))
+		}
+		if act.Kind == tx.ActSetValidator {
+			av.Power = &act.Power
+		}
+		out = append(out, api.ProposalView{ID: tx.ProposalID(p.ID).String(), Proposer: p.Proposer, Action: av,
+			Height: p.Height, Deadline: p.Deadline, Approvals: p.Approvals, Executed: p.Executed})
+	}
+	return out, nil
 }
 
 func (b *backend) Agencies() ([]api.AgencyView, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/siegel-notary/siegel/app"
 	"github.com/siegel-notary/siegel/consensus"
 	"github.com/siegel-notary/siegel/store"
 )
@@ -20,6 +21,8 @@ const (
 	devAgencyID   = "dev-agency"
 	devAgencyName = "Development Agency"
 	devKeyFile    = "dev-agency.key"
+	devOperator   = "dev-operator.key"
+	devMemberID   = "dev-dc"
 )
 
 func newDevCmd() *cobra.Command {
@@ -79,6 +82,12 @@ func ensureDevHome(home string, lf listenFlags) error {
 	}
 	var k store.Key
 	copy(k[:], pub)
+	opub, err := generateKey(filepath.Join(home, devOperator), true)
+	if err != nil {
+		return err
+	}
+	var ok store.Key
+	copy(ok[:], opub)
 	p2p := tcpURL(lf.p2p)
 	if p2p == "" {
 		p2p = "tcp://127.0.0.1:26656"
@@ -86,8 +95,9 @@ func ensureDevHome(home string, lf listenFlags) error {
 	return initHome(homeSpec{
 		home: home, chainID: devChainID, moniker: "dev-validator",
 		p2p: p2p, rpc: tcpURL(lf.rpc), timeout: 500 * time.Millisecond,
-		node:     defaultNodeConfig(),
-		agencies: []store.Agency{{ID: devAgencyID, Name: devAgencyName, Keys: []store.Key{k}}},
+		node:       defaultNodeConfig(),
+		agencies:   []store.Agency{{ID: devAgencyID, Name: devAgencyName, Keys: []store.Key{k}}},
+		consortium: app.Consortium{Threshold: 1, Members: []app.Member{{ID: devMemberID, Name: "Development Data Centre", OperatorKey: ok}}},
 	})
 }
 
@@ -99,7 +109,7 @@ func printDevBanner(w io.Writer, home string, r running) {
   public API:  %s      (read-only: GET /v1/status, GET /v1/anchors/{sha256})
   agency API:  %s      (POST /v1/anchors)
   metrics:     %s
-  agency key:  %s  (agency %q)
+  agency key:  %s  (agency %q); operator key for 'siegel gov': %s
 
 Try, in a second terminal:
 
@@ -110,7 +120,7 @@ Try, in a second terminal:
   %s verify --node %s /tmp/other.txt      # exit status 1: unknown
 
 Stop with Ctrl-C; running the same command again resumes this chain.
-`, r.ChainID, filepath.Join(home, "node.log"), r.APIURL, r.AgencyURL, orOff(r.MetricsURL), key, devAgencyID,
+`, r.ChainID, filepath.Join(home, "node.log"), r.APIURL, r.AgencyURL, orOff(r.MetricsURL), key, devAgencyID, filepath.Join(home, devOperator),
 		me, r.AgencyURL, key, me, r.APIURL, me, r.APIURL)
 }
 

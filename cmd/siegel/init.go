@@ -70,13 +70,14 @@ func parseAgency(s string) (store.Agency, error) {
 
 // homeSpec is everything initHome writes.
 type homeSpec struct {
-	home     string
-	chainID  string
-	moniker  string
-	p2p, rpc string
-	timeout  time.Duration
-	node     nodeConfig
-	agencies []store.Agency
+	home       string
+	chainID    string
+	moniker    string
+	p2p, rpc   string
+	timeout    time.Duration
+	node       nodeConfig
+	agencies   []store.Agency
+	consortium app.Consortium
 }
 
 // initHome writes a one-validator home: CometBFT config and keys, genesis with the agencies, siegel.toml.
@@ -87,7 +88,7 @@ func initHome(s homeSpec) error {
 	if err := s.node.validate(); err != nil {
 		return err
 	}
-	g := app.Genesis{Params: app.DefaultParams(), Agencies: s.agencies}
+	g := app.Genesis{Params: app.DefaultParams(), Agencies: s.agencies, Consortium: s.consortium}
 	if err := g.Validate(); err != nil {
 		return err
 	}
@@ -108,7 +109,8 @@ func initHome(s homeSpec) error {
 
 func newInitCmd() *cobra.Command {
 	var home, chainID, moniker string
-	var agencies []string
+	var agencies, members []string
+	var threshold int
 	var lf listenFlags
 	cmd := &cobra.Command{
 		Use:   "init --home DIR",
@@ -137,6 +139,17 @@ func newInitCmd() *cobra.Command {
 				}
 				spec.agencies = append(spec.agencies, a)
 			}
+			for _, s := range members {
+				a, err := parseAgency(s) // same form: ID:KEY:NAME
+				if err != nil {
+					return fmt.Errorf("--member: %w", err)
+				}
+				spec.consortium.Members = append(spec.consortium.Members, app.Member{ID: a.ID, Name: a.Name, OperatorKey: a.Keys[0]})
+			}
+			spec.consortium.Threshold = threshold
+			if threshold == 0 && len(members) > 0 {
+				spec.consortium.Threshold = len(members)*2/3 + 1
+			}
 			if err := initHome(spec); err != nil {
 				return err
 			}
@@ -149,6 +162,8 @@ func newInitCmd() *cobra.Command {
 	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network)")
 	f.StringVar(&moniker, "moniker", "siegel-node", "node name shown to peers")
 	f.StringArrayVar(&agencies, "agency", nil, "register an agency in genesis: ID:PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
+	f.StringArrayVar(&members, "member", nil, "a consortium member: ID:OPERATOR_PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
+	f.IntVar(&threshold, "threshold", 0, "approvals a proposal needs (default: more than 2/3 of the members)")
 	lf.register(f)
 	return cmd
 }

@@ -57,7 +57,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
-		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(),
+		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(), newGovCmd(), newAgencyCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print Siegel's version",

@@ -149,3 +149,17 @@ func NodeID(home string) (string, error) {
 	}
 	return string(k.ID()), nil
 }
+
+// ValidatorKey returns the ed25519 public key of a home's validator (priv_validator_key.json).
+func ValidatorKey(home string) ([]byte, error) {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	if _, err := os.Stat(c.PrivValidatorKeyFile()); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNoHome, err)
+	}
+	pk, err := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()).GetPubKey()
+	if err != nil {
+		return nil, err
+	}
+	return pk.Bytes(), nil
+}

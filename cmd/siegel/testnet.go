@@ -54,14 +54,16 @@ func testnetLayout(dir string, n, base int) []testnetNode {
 	return nodes
 }
 
-// initTestnet writes the homes of a local network of validators with one shared genesis, which
-// registers a test agency whose key is DIR/agency.key. Every node lists the others as persistent peers.
-func initTestnet(dir string, nodes []testnetNode) (*testnetSpec, error) {
+// initTestnet writes the homes of a local network with one shared genesis, which registers a test
+// agency whose key is DIR/agency.key and a consortium with one member per validator (operator key
+// DIR/operator-I.key, threshold more than 2/3). The first `validators` nodes are genesis validators,
+// the others full nodes that governance can make validators. Every node lists the others as peers.
+func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec, error) {
 	if _, err := os.Stat(filepath.Join(dir, "testnet.json")); err == nil {
 		return nil, fmt.Errorf("%s already holds a testnet (testnet.json); remove it first", dir)
 	}
-	if len(nodes) < 1 || len(nodes) > 64 {
-		return nil, fmt.Errorf("a testnet has 1 to 64 validators, not %d", len(nodes))
+	if len(nodes) < 1 || len(nodes) > 64 || validators < 1 || validators > len(nodes) {
+		return nil, fmt.Errorf("a testnet has 1 to 64 nodes of which at least one is a validator, not %d of %d", validators, len(nodes))
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -73,6 +75,16 @@ func initTestnet(dir string, nodes []testnetNode) (*testnetSpec, error) {
 	var k store.Key
 	copy(k[:], pub)
 	g := app.Genesis{Params: app.DefaultParams(), Agencies: []store.Agency{{ID: testnetAgencyID, Name: testnetAgencyName, Keys: []store.Key{k}}}}
+	for i := range validators {
+		opub, err := generateKey(filepath.Join(dir, fmt.Sprintf("operator-%d.key", i)), true)
+		if err != nil {
+			return nil, err
+		}
+		var ok store.Key
+		copy(ok[:], opub)
+		g.Consortium.Members = append(g.Consortium.Members, app.Member{ID: fmt.Sprintf("dc%d", i), Name: fmt.Sprintf("Data centre %d", i), OperatorKey: ok})
+	}
+	g.Consortium.Threshold = validators*2/3 + 1
 	appState, err := json.Marshal(g)
 	if err != nil {
 		return nil, err
@@ -85,7 +97,9 @@ func initTestnet(dir string, nodes []testnetNode) (*testnetSpec, error) {
 		if err != nil {
 			return nil, err
 		}
-		vals = append(vals, consensus.Validator{Name: n.Name, PubKey: pk, Power: 10})
+		if i < validators {
+			vals = append(vals, consensus.Validator{Name: n.Name, PubKey: pk, Power: 10})
+		}
 		if ids[i], err = consensus.NodeID(n.Home); err != nil {
 			return nil, err
 		}

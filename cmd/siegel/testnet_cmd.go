@@ -25,15 +25,16 @@ func newTestnetCmd() *cobra.Command {
 		Short: "Run a local multi-validator network on loopback for development, tests and benchmarks",
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "testnet", "directory of the testnet")
-	var n, base int
+	var n, base, full int
 	initCmd := &cobra.Command{
-		Use:   "init --validators N [--dir DIR] [--base-port P]",
+		Use:   "init --validators N [--full-nodes M] [--dir DIR] [--base-port P]",
 		Short: "Write N node homes with one shared genesis and a registered test agency",
 		Long: "Node i listens on 127.0.0.1 at ports P+10i (CometBFT P2P), +1 (CometBFT RPC), +2 (public API),\n" +
-			"+3 (agency API) and +4 (metrics). The test agency's key is DIR/" + testnetKeyFile + ".",
+			"+3 (agency API) and +4 (metrics). The test agency's key is DIR/" + testnetKeyFile + "; the operator key\n" +
+			"of validator I's data centre, for 'siegel gov', is DIR/operator-I.key.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := initTestnet(dir, testnetLayout(dir, n, base))
+			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n)
 			if err != nil {
 				return err
 			}
@@ -45,6 +46,7 @@ func newTestnetCmd() *cobra.Command {
 		},
 	}
 	initCmd.Flags().IntVar(&n, "validators", 4, "number of validators")
+	initCmd.Flags().IntVar(&full, "full-nodes", 0, "number of further nodes that follow the chain without voting")
 	initCmd.Flags().IntVar(&base, "base-port", 27000, "first port; node i uses base+10i to base+10i+4")
 
 	startCmd := &cobra.Command{

@@ -21,7 +21,7 @@ import (
 )
 
 // newTestnet writes an n-validator testnet on free loopback ports and starts every node in-process.
-func newTestnet(t *testing.T, n int) (string, *testnetSpec) {
+func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 	t.Helper()
 	dir := t.TempDir()
 	nodes := testnetLayout(dir, n, 0)
@@ -29,7 +29,7 @@ func newTestnet(t *testing.T, n int) (string, *testnetSpec) {
 		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
 		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
 	}
-	spec, err := initTestnet(dir, nodes)
+	spec, err := initTestnet(dir, nodes, validators)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func waitReceipt(t *testing.T, ctx context.Context, c *api.Client, doc [32]byte,
 // served by another node verifies offline from the genesis trust root, and that the checkpoint it
 // carries hashes to the app hash that CometBFT's own light client accepts for that height.
 func TestReceiptMatchesLightClient(t *testing.T) {
-	dir, spec := newTestnet(t, 4)
+	dir, spec := newTestnet(t, 4, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	key, err := loadKey(filepath.Join(dir, testnetKeyFile))

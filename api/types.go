@@ -143,7 +143,8 @@ type ActionView struct {
 	Agency string   `json:"agency,omitempty"`
 	Name   string   `json:"name,omitempty"`
 	Keys   []string `json:"keys,omitempty"`
-	Power  *int64   `json:"power,omitempty"`
+	Power  *int64   `json:"power,omitempty"` // set-validator: the power; set-param: the value
+	Param  string   `json:"param,omitempty"`
 }
 
 // AgencyView is the JSON form of a registered agency: GET /v1/agencies and /v1/agencies/{id}.

@@ -32,6 +32,7 @@ type overlay struct {
 	newKeys   map[[32]byte]struct{}
 	proposals map[tx.ProposalID]*store.Proposal
 	vals      receipt.ValidatorSet // the set from two blocks on, when changed
+	chain     *chainState          // parameters and threshold from the next block on, when changed
 }
 
 type nonceKey struct {

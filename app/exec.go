@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -29,6 +30,7 @@ type pendingBlock struct {
 	log      tree.LogState
 	// next is the validator set from two blocks on when this block changes it, else nil.
 	next       receipt.ValidatorSet
+	chain      *chainState // the chain state from the next block on, when this block changes it
 	valUpdates []abci.ValidatorUpdate
 }
 
@@ -140,7 +142,9 @@ func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pe
 			p.block.Txs = append(p.block.Txs, res)
 		}
 	}
-	a.flushGovernance(p, ov, height)
+	if err := a.flushGovernance(p, ov, height); err != nil {
+		return nil, err
+	}
 	var logRoot [32]byte
 	var err error
 	p.log, logRoot, p.block.LogNodes, err = tree.AppendLog(a.log, leaves)
@@ -241,6 +245,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if p.next != nil {
 		a.next = p.next
 	}
+	if p.chain != nil {
+		a.params, a.consortium = p.chain.Params, p.chain.Consortium
+	}
 	if a.hooks.Committed != nil {
 		recs := make([]receipt.Record, len(p.block.Anchors))
 		for i := range p.block.Anchors {
@@ -257,7 +264,14 @@ var beforeCommitHook = func(uint64) {}
 // flushGovernance moves the governance effects collected in ov into the block: changed agencies and
 // proposals (in a fixed order) and, when the validator set changes, the set from height+2 on and the
 // updates CometBFT must apply.
-func (a *App) flushGovernance(p *pendingBlock, ov *overlay, height uint64) {
+func (a *App) flushGovernance(p *pendingBlock, ov *overlay, height uint64) error {
+	if ov.chain != nil {
+		b, err := json.Marshal(ov.chain)
+		if err != nil {
+			return err
+		}
+		p.chain, p.block.Params = ov.chain, b
+	}
 	for _, id := range slices.Sorted(maps.Keys(ov.agencies)) {
 		p.block.Agencies = append(p.block.Agencies, *ov.agencies[id])
 	}
@@ -265,7 +279,7 @@ func (a *App) flushGovernance(p *pendingBlock, ov *overlay, height uint64) {
 		p.block.Proposals = append(p.block.Proposals, *ov.proposals[id])
 	}
 	if ov.vals == nil {
-		return
+		return nil
 	}
 	p.next = ov.vals
 	p.block.Validators, p.block.ValidatorsFrom = ov.vals, height+2
@@ -275,4 +289,5 @@ func (a *App) flushGovernance(p *pendingBlock, ov *overlay, height uint64) {
 			Power:  v.Power,
 		})
 	}
+	return nil
 }

@@ -26,6 +26,7 @@ type effects struct {
 	agency  *store.Agency
 	newKeys [][32]byte
 	vals    receipt.ValidatorSet
+	chain   *chainState // parameters or threshold changed
 }
 
 // agency returns the agency as this block has left it so far.
@@ -137,9 +138,13 @@ func (a *App) checkApprove(st state, c *checked, ap *tx.Approve, height uint64, 
 
 // actionEffects checks that act applies to the state as this block has left it, and returns its effects.
 func (a *App) actionEffects(st state, act *tx.Action, ov *overlay) (*effects, *rejection, error) {
-	if act.Kind == tx.ActSetValidator {
+	switch act.Kind {
+	case tx.ActSetValidator:
 		vals, rej := a.validatorChange(ov, act.Keys[0], act.Power)
 		return &effects{vals: vals}, rej, nil
+	case tx.ActSetParam:
+		cs, rej := a.paramChange(ov, act.Param, act.Power)
+		return &effects{chain: cs}, rej, nil
 	}
 	ag, err := agencyNow(st, ov, act.Agency)
 	exists := err == nil
@@ -257,6 +262,35 @@ func (ov *overlay) applyEffects(c *checked) {
 	if e.vals != nil {
 		ov.vals = e.vals
 	}
+	if e.chain != nil {
+		ov.chain = e.chain
+	}
+}
+
+// paramChange applies a parameter change to the chain state as this block has left it.
+func (a *App) paramChange(ov *overlay, name string, v int64) (*chainState, *rejection) {
+	cs := chainState{ChainID: a.chainID, Params: a.params, Consortium: a.consortium}
+	if ov.chain != nil {
+		cs = *ov.chain
+	}
+	cs.Consortium.Members = slices.Clone(cs.Consortium.Members)
+	switch name {
+	case "max_batch":
+		cs.Params.MaxBatch = int(v)
+	case "max_ttl":
+		cs.Params.MaxTTL = uint64(v)
+	case "threshold":
+		cs.Consortium.Threshold = int(v)
+		if v < 1 || int(v) > len(cs.Consortium.Members) {
+			return nil, reject(tx.CodeInvalidAction, "threshold %d must be 1 to %d", v, len(cs.Consortium.Members))
+		}
+	default:
+		return nil, reject(tx.CodeInvalidAction, "unknown parameter %q: max_batch, max_ttl or threshold", name)
+	}
+	if err := cs.Params.validate(); err != nil {
+		return nil, reject(tx.CodeInvalidAction, "%v", err)
+	}
+	return &cs, nil
 }
 
 // govEvent is the log entry of an executed proposal: kind(1) = 3 | proposal ID(8) | action encoding.

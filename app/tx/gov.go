@@ -24,6 +24,7 @@ import (
 //	4 suspend agency     ID
 //	5 reinstate agency   ID
 //	6 set validator      ed25519 key(32) | power(8); power 0 removes the validator
+//	7 set parameter      name | value(8); names: max_batch, max_ttl, threshold
 const (
 	KindPropose   Kind = 4
 	KindApprove   Kind = 5
@@ -41,11 +42,13 @@ const (
 	ActSuspendAgency   ActionKind = 4
 	ActReinstateAgency ActionKind = 5
 	ActSetValidator    ActionKind = 6
+	ActSetParam        ActionKind = 7
 )
 
 var actionNames = map[ActionKind]string{
 	ActRegisterAgency: "register-agency", ActAddAgencyKey: "add-agency-key", ActRetireAgencyKey: "retire-agency-key",
 	ActSuspendAgency: "suspend-agency", ActReinstateAgency: "reinstate-agency", ActSetValidator: "set-validator",
+	ActSetParam: "set-param",
 }
 
 func (k ActionKind) String() string {
@@ -61,7 +64,8 @@ type Action struct {
 	Agency string     // agency actions
 	Name   string     // register-agency
 	Keys   [][32]byte // register-agency: the keys; add/retire: one key; set-validator: the validator key
-	Power  int64      // set-validator
+	Power  int64      // set-validator; set-param: the value
+	Param  string     // set-param
 }
 
 // MaxKeysPerAgency bounds the keys registered at once.
@@ -86,6 +90,9 @@ func (a *Action) appendTo(b []byte) []byte {
 		str(a.Agency)
 	case ActSetValidator:
 		b = append(b, a.Keys[0][:]...)
+		b = binary.BigEndian.AppendUint64(b, uint64(a.Power))
+	case ActSetParam:
+		str(a.Param)
 		b = binary.BigEndian.AppendUint64(b, uint64(a.Power))
 	}
 	return b
@@ -137,13 +144,19 @@ func decodeAction(d *decoder) (*Action, error) {
 		if d.err == nil && (a.Power < 0 || a.Power > 1<<50) {
 			return nil, fmt.Errorf("%w: validator power %d", ErrMalformed, a.Power)
 		}
+	case ActSetParam:
+		a.Param = str()
+		a.Power = int64(d.uint64())
+		if d.err == nil && (a.Power < 0 || a.Param == "") {
+			return nil, fmt.Errorf("%w: parameter %q = %d", ErrMalformed, a.Param, a.Power)
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %d", ErrMalformed, a.Kind)
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: action: %v", ErrMalformed, d.err)
 	}
-	if a.Kind != ActSetValidator && a.Agency == "" {
+	if a.Kind != ActSetValidator && a.Kind != ActSetParam && a.Agency == "" {
 		return nil, fmt.Errorf("%w: action without an agency ID", ErrMalformed)
 	}
 	if !utf8.ValidString(a.Name) {

@@ -182,9 +182,10 @@ func (b *backend) Proposals() ([]api.ProposalView, error) {
 		for _, k := range act.Keys {
 			av.Keys = append(av.Keys, hexKey(k[:]))
 		}
-		if act.Kind == tx.ActSetValidator {
+		if act.Kind == tx.ActSetValidator || act.Kind == tx.ActSetParam {
 			av.Power = &act.Power
 		}
+		av.Param = act.Param
 		out = append(out, api.ProposalView{ID: tx.ProposalID(p.ID).String(), Proposer: p.Proposer, Action: av,
 			Height: p.Height, Deadline: p.Deadline, Approvals: p.Approvals, Executed: p.Executed})
 	}

@@ -94,20 +94,21 @@ func newGovCmd() *cobra.Command {
 	var deadline uint64
 	var agency, name string
 	var keys []string
-	var power int64
+	var power, value int64
+	var param string
 	propose := &cobra.Command{
 		Use:   "propose ACTION [flags]",
 		Short: "Propose a governance action, signed with your operator key",
 		Long: "Actions: register-agency --agency ID --name NAME --agency-key HEX...; add-agency-key --agency ID\n" +
 			"--agency-key HEX; retire-agency-key --agency ID --agency-key HEX; suspend-agency --agency ID;\n" +
 			"reinstate-agency --agency ID; set-validator --validator-key KEY --power N (0 removes it; KEY in hex\n" +
-			"or base64 as in genesis.json). Your proposal counts as your approval; it executes, once, in the block\n" +
+			"or base64 as in genesis.json); set-param --param max_batch|max_ttl|threshold --value N. Your proposal counts as your approval; it executes, once, in the block\n" +
 			"in which it reaches the consortium's threshold, unless its deadline has passed. Prints its ID.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			act := tx.Action{Agency: agency, Name: name, Power: power}
 			kinds := map[string]tx.ActionKind{}
-			for k := tx.ActRegisterAgency; k <= tx.ActSetValidator; k++ {
+			for k := tx.ActRegisterAgency; k <= tx.ActSetParam; k++ {
 				kinds[k.String()] = k
 			}
 			k, ok := kinds[args[0]]
@@ -115,6 +116,9 @@ func newGovCmd() *cobra.Command {
 				return fmt.Errorf("unknown action %q (see --help)", args[0])
 			}
 			act.Kind = k
+			if k == tx.ActSetParam {
+				act.Param, act.Power = param, value
+			}
 			for _, s := range keys {
 				key, err := parseKey(s)
 				if err != nil {
@@ -147,6 +151,8 @@ func newGovCmd() *cobra.Command {
 	f.StringArrayVar(&keys, "agency-key", nil, "agency public key, hex (repeatable)")
 	f.StringArrayVar(&keys, "validator-key", nil, "validator public key, hex or base64 (set-validator)")
 	f.Int64Var(&power, "power", 10, "validator voting power (set-validator; 0 removes)")
+	f.StringVar(&param, "param", "", "set-param: max_batch, max_ttl or threshold")
+	f.Int64Var(&value, "value", 0, "set-param: the new value")
 
 	var af submitFlags
 	approve := &cobra.Command{

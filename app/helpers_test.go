@@ -443,3 +443,37 @@ func (n *node) decide(hash []byte, txs [][]byte) (abci.ResponseProcessProposal_P
 	n.commit()
 	return status, ext, res
 }
+
+// newRevokeTx returns a revocation of document h signed by key (not yet encoded, so that tests can
+// tamper with it).
+func newRevokeTx(chainID string, key ed25519.PrivateKey, nonce, expiry uint64, h [32]byte, reason tx.Reason, successor *[32]byte) *tx.Tx {
+	t := &tx.Tx{ChainID: chainID, Nonce: nonce, Expiry: expiry, Body: &tx.Revoke{Hash: h, Reason: reason, Successor: successor}}
+	t.Sign(key)
+	return t
+}
+
+// revokeTx returns the encoding of a revocation on the test chain.
+func revokeTx(key ed25519.PrivateKey, nonce, expiry uint64, h [32]byte, reason tx.Reason, successor *[32]byte) []byte {
+	return newRevokeTx(testChain, key, nonce, expiry, h, reason, successor).Encode()
+}
+
+// revocation returns the stored revocation of a document hash: nil if it is anchored and not revoked.
+// The document must be anchored.
+func (n *node) revocation(h [32]byte) *receipt.Revocation {
+	n.t.Helper()
+	a, err := n.st.Anchor(h)
+	if err != nil {
+		n.t.Fatalf("anchor %x: %v", h[:4], err)
+	}
+	return a.Revocation
+}
+
+// keyA3 is registered to no agency until agency-a rotates a key to it.
+var keyA3 = testKey("a3")
+
+// rotateTx returns the encoding of a key rotation: key's agency replaces key by next.
+func rotateTx(key ed25519.PrivateKey, nonce uint64, next ed25519.PrivateKey) []byte {
+	t := &tx.Tx{ChainID: testChain, Nonce: nonce, Expiry: exp, Body: &tx.RotateKey{NewKey: pubKey(next)}}
+	t.Sign(key)
+	return t.Encode()
+}

@@ -82,10 +82,13 @@ func checkAccepted(t *testing.T, r *receipt.Receipt) {
 	}
 }
 
-// compactable reports whether EncodeCompact can carry r: the record goes with the anchored state, every
-// next validator set is valid, and the signatures fit their 16-bit length field.
+// compactable reports whether EncodeCompact can carry r: the record goes with the anchored and revoked
+// states, the revocation with the revoked state, every next validator set is valid, and the signatures
+// fit their 16-bit length field.
 func compactable(r *receipt.Receipt) bool {
-	if (r.State == receipt.StateAnchored) != (r.Record != nil) || len(r.LogProof) > 255 || len(r.Signatures.Sigs) > 900 {
+	withRecord := r.State == receipt.StateAnchored || r.State == receipt.StateRevoked
+	if withRecord != (r.Record != nil) || (r.State == receipt.StateRevoked) != (r.Revocation != nil) ||
+		len(r.LogProof) > 255 || len(r.Signatures.Sigs) > 900 {
 		return false
 	}
 	for _, tr := range r.Transitions {

@@ -39,6 +39,12 @@ import (
 //	                  of height 12 to a set of 7: receipts at 11 and 13 carry one and two transitions.
 //	siegel-golden-7   7 validators; 100 documents a block at heights 1-10.
 //	siegel-golden-16  16 validators; 100 documents a block at heights 1-10.
+//	siegel-golden-revoke
+//	                  the 4 validators of siegel-golden-4; 30 documents a block at heights 1-6, and
+//	                  revocations: at height 3 of document 10 (superseded by document 70), at height 4 of
+//	                  document 41 (withdrawn), at height 5 of document 100 (key compromised). Its receipts,
+//	                  revoked and anchored, are listed in manifest-revoked.json, so that manifest.json and
+//	                  the files of the other chains stay as they were before revocations existed.
 //
 // Each checkpoint is signed by the smallest quorum (3 of 4, 4 of 5, 5 of 7, 11 of 16), in round 1 at
 // heights divisible by 3 and round 0 otherwise. To rewrite the files after a deliberate format change:
@@ -183,6 +189,13 @@ type goldenAnchor struct {
 	index uint64 // in the log
 }
 
+// goldenRevoke is a revocation the next block of a golden chain makes.
+type goldenRevoke struct {
+	doc       [32]byte
+	reason    uint8
+	successor *[32]byte
+}
+
 // goldenChain is the authenticated state of a simulated chain at every height.
 type goldenChain struct {
 	chainID  string
@@ -195,15 +208,19 @@ type goldenChain struct {
 	log      tree.LogState
 	logNodes map[goldenLogNode][32]byte
 	anchors  map[[32]byte]goldenAnchor
-	vals     map[uint64]*goldenValidators // the set that signs each height
-	cps      map[uint64]receipt.Checkpoint
-	sigs     map[uint64]receipt.Signatures
+	// revoke are the revocations of the next block; revocations those made so far, by document.
+	revoke      []goldenRevoke
+	revocations map[[32]byte]receipt.Revocation
+	vals        map[uint64]*goldenValidators // the set that signs each height
+	cps         map[uint64]receipt.Checkpoint
+	sigs        map[uint64]receipt.Signatures
 }
 
 func newGoldenChain(chainID string, genesis *goldenValidators) *goldenChain {
 	return &goldenChain{chainID: chainID, genesis: genesis, next: genesis, state: goldenMap{},
 		maps: map[uint64]goldenMap{}, logNodes: map[goldenLogNode][32]byte{}, anchors: map[[32]byte]goldenAnchor{},
-		vals: map[uint64]*goldenValidators{}, cps: map[uint64]receipt.Checkpoint{}, sigs: map[uint64]receipt.Signatures{}}
+		revocations: map[[32]byte]receipt.Revocation{},
+		vals:        map[uint64]*goldenValidators{}, cps: map[uint64]receipt.Checkpoint{}, sigs: map[uint64]receipt.Signatures{}}
 }
 
 // goldenDoc is the hash of the d-th document anchored (the same on every chain).
@@ -253,6 +270,29 @@ func (c *goldenChain) block(n int, next *goldenValidators) {
 		leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&rec)))
 		kvs = append(kvs, tree.KV{Key: rec.DocHash, Value: receipt.MapValue(&rec, receipt.StateAnchored, index, nil)})
 	}
+	// Revocations follow the anchors, each in its own transaction and signed by the anchoring agency.
+	for i, x := range c.revoke {
+		a, ok := c.anchors[x.doc]
+		if !ok || a.rec.Height >= h {
+			panic("golden revocation of a document not anchored in an earlier block")
+		}
+		if _, ok := c.revocations[x.doc]; ok {
+			panic("golden document revoked twice")
+		}
+		rev := receipt.Revocation{
+			Height:    h,
+			Time:      now,
+			Reason:    x.reason,
+			Successor: x.successor,
+			Signer:    a.rec.Signer,
+			TxHash:    sha256.Sum256(fmt.Appendf(nil, "siegel golden revocation tx %d/%d", h, i)),
+			LogIndex:  c.log.Size + uint64(len(leaves)),
+		}
+		c.revocations[x.doc] = rev
+		leaves = append(leaves, receipt.LogLeafHash(receipt.RevocationEvent(x.doc, &rev)))
+		kvs = append(kvs, tree.KV{Key: x.doc, Value: receipt.MapValue(&a.rec, receipt.StateRevoked, a.index, &rev)})
+	}
+	c.revoke = nil
 	st, logRoot, nodes, err := tree.AppendLog(c.log, leaves)
 	if err != nil {
 		panic(err)
@@ -302,6 +342,9 @@ func (c *goldenChain) receipt(doc [32]byte, height uint64, transitions ...uint64
 		if r.LogProof, err = tree.LogInclusion(c.readLog, a.index, cp.LogSize); err != nil {
 			panic(err)
 		}
+		if rev, ok := c.revocations[doc]; ok && rev.Height <= height {
+			r.State, r.Revocation = receipt.StateRevoked, &rev
+		}
 	}
 	for _, h := range transitions {
 		r.Transitions = append(r.Transitions, receipt.Transition{
@@ -345,6 +388,10 @@ type goldenReceipt struct {
 	Transitions  int    `json:"transitions"`
 	JSONBytes    int    `json:"json_bytes"`
 	CompactBytes int    `json:"compact_bytes"`
+	// Set for revoked receipts only (and absent from manifest.json).
+	RevokedAt uint64 `json:"revoked_at,omitempty"`
+	Reason    uint8  `json:"reason,omitempty"`
+	Successor string `json:"successor,omitempty"`
 
 	r     *receipt.Receipt
 	chain *goldenChain
@@ -353,9 +400,14 @@ type goldenReceipt struct {
 // goldenData is everything the golden files are made of.
 type goldenData struct {
 	chains   map[string]*goldenChain // by chain ID
-	receipts []*goldenReceipt
-	files    map[string][]byte // by name in goldenDir
+	receipts []*goldenReceipt        // of the chains without revocations, in manifest.json
+	// revoked are the receipts of siegel-golden-revoke, in manifest-revoked.json.
+	revoked []*goldenReceipt
+	files   map[string][]byte // by name in goldenDir
 }
+
+// all returns every golden receipt.
+func (g *goldenData) all() []*goldenReceipt { return append(slices.Clone(g.receipts), g.revoked...) }
 
 var goldenOnce = sync.OnceValue(buildGolden)
 
@@ -365,12 +417,22 @@ func buildGolden() *goldenData {
 	v7b := newGoldenValidators(validatorNames(seq(2, 9)...)...)
 
 	g := &goldenData{chains: map[string]*goldenChain{}, files: map[string][]byte{}}
-	add := func(name, genesis string, c *goldenChain, doc [32]byte, height uint64, transitions ...uint64) {
+	newReceipt := func(name, genesis string, c *goldenChain, doc [32]byte, height uint64, transitions ...uint64) *goldenReceipt {
 		r := c.receipt(doc, height, transitions...)
-		g.receipts = append(g.receipts, &goldenReceipt{Name: name, Genesis: genesis, ChainID: c.chainID,
+		gr := &goldenReceipt{Name: name, Genesis: genesis, ChainID: c.chainID,
 			DocHash: hex.EncodeToString(doc[:]), State: r.State.String(), Height: height,
 			LogSize: r.Checkpoint.LogSize, MapKeys: c.docsAt(height), Validators: len(c.vals[height].set),
-			Signatures: len(r.Signatures.Sigs), Transitions: len(r.Transitions), r: r, chain: c})
+			Signatures: len(r.Signatures.Sigs), Transitions: len(r.Transitions), r: r, chain: c}
+		if rv := r.Revocation; rv != nil {
+			gr.RevokedAt, gr.Reason = rv.Height, rv.Reason
+			if rv.Successor != nil {
+				gr.Successor = hex.EncodeToString(rv.Successor[:])
+			}
+		}
+		return gr
+	}
+	add := func(name, genesis string, c *goldenChain, doc [32]byte, height uint64, transitions ...uint64) {
+		g.receipts = append(g.receipts, newReceipt(name, genesis, c, doc, height, transitions...))
 	}
 
 	c4 := newGoldenChain("siegel-golden-4", v4)
@@ -412,7 +474,34 @@ func buildGolden() *goldenData {
 		add(fmt.Sprintf("absent-%d", x.n), gen, c, c.absent(9, x.kind), 9)
 	}
 
-	for _, gr := range g.receipts {
+	cr := newGoldenChain("siegel-golden-revoke", v4)
+	for h := 1; h <= 6; h++ {
+		switch h {
+		case 3:
+			successor := goldenDoc(70) // anchored in the same block
+			cr.revoke = []goldenRevoke{{doc: goldenDoc(10), reason: 1, successor: &successor}}
+		case 4:
+			cr.revoke = []goldenRevoke{{doc: goldenDoc(41), reason: 3}}
+		case 5:
+			cr.revoke = []goldenRevoke{{doc: goldenDoc(100), reason: 4}}
+		}
+		cr.block(30, v4)
+	}
+	g.chains[cr.chainID] = cr
+	g.files["genesis-revoke-4.json"] = v4.genesis(cr.chainID)
+	for _, x := range []struct {
+		name   string
+		doc    int
+		height uint64
+	}{
+		{"revoked-successor-4", 10, 6},
+		{"revoked-4", 41, 5},
+		{"anchored-before-revocation-4", 41, 3},
+	} {
+		g.revoked = append(g.revoked, newReceipt(x.name, "genesis-revoke-4.json", cr, goldenDoc(x.doc), x.height))
+	}
+
+	for _, gr := range g.all() {
 		j, err := json.MarshalIndent(gr.r, "", "  ")
 		if err != nil {
 			panic(err)
@@ -430,6 +519,13 @@ func buildGolden() *goldenData {
 		panic(err)
 	}
 	g.files["manifest.json"] = append(m, '\n')
+	m, err = json.MarshalIndent(struct {
+		Receipts []*goldenReceipt `json:"receipts"`
+	}{g.revoked}, "", "  ")
+	if err != nil {
+		panic(err)
+	}
+	g.files["manifest-revoked.json"] = append(m, '\n')
 	return g
 }
 
@@ -474,7 +570,7 @@ func loadTrust(t testing.TB, genesis string) receipt.TrustRoot {
 
 func goldenByName(t testing.TB, name string) *goldenReceipt {
 	t.Helper()
-	for _, gr := range goldenOnce().receipts {
+	for _, gr := range goldenOnce().all() {
 		if gr.Name == name {
 			return gr
 		}
@@ -496,7 +592,23 @@ func (g *goldenData) truth(res receipt.Result, trust receipt.TrustRoot) error {
 	}
 	a, anchored := c.anchors[res.DocHash]
 	anchored = anchored && a.rec.Height <= cp.Height
+	rev, revoked := c.revocations[res.DocHash]
+	revoked = revoked && rev.Height <= cp.Height
 	switch {
+	case res.State == receipt.StateAnchored && revoked:
+		return fmt.Errorf("claims %x anchored at height %d, it was revoked at %d", res.DocHash, cp.Height, rev.Height)
+	case res.State == receipt.StateAnchored && res.Revocation != nil:
+		return fmt.Errorf("an anchored result carries a revocation")
+	case res.State == receipt.StateRevoked && !revoked:
+		return fmt.Errorf("claims %x revoked at height %d, it was not", res.DocHash, cp.Height)
+	case res.State == receipt.StateRevoked && (res.Record == nil || !bytes.Equal(res.Record.Encode(), a.rec.Encode()) ||
+		!res.Record.Time.Equal(a.rec.Time)):
+		return fmt.Errorf("claims record %+v for revoked %x, the chain recorded %+v", res.Record, res.DocHash, a.rec)
+	case res.State == receipt.StateRevoked && (res.Revocation == nil || !bytes.Equal(res.Revocation.Encode(), rev.Encode()) ||
+		!res.Revocation.Time.Equal(rev.Time)):
+		return fmt.Errorf("claims revocation %+v for %x, the chain recorded %+v", res.Revocation, res.DocHash, rev)
+	case res.State == receipt.StateUnknown && res.Revocation != nil:
+		return fmt.Errorf("an absence result carries a revocation")
 	case res.State == receipt.StateAnchored && !anchored:
 		return fmt.Errorf("claims %x anchored at height %d, it was not", res.DocHash, cp.Height)
 	case res.State == receipt.StateAnchored && (res.Record == nil || !bytes.Equal(res.Record.Encode(), a.rec.Encode()) ||
@@ -506,7 +618,7 @@ func (g *goldenData) truth(res receipt.Result, trust receipt.TrustRoot) error {
 		return fmt.Errorf("claims %x absent at height %d, it was anchored at %d", res.DocHash, cp.Height, a.rec.Height)
 	case res.State == receipt.StateUnknown && res.Record != nil:
 		return fmt.Errorf("an absence result carries a record")
-	case res.State != receipt.StateAnchored && res.State != receipt.StateUnknown:
+	case res.State != receipt.StateAnchored && res.State != receipt.StateUnknown && res.State != receipt.StateRevoked:
 		return fmt.Errorf("state %v", res.State)
 	}
 	return nil
@@ -560,7 +672,7 @@ func TestGoldenReceipts(t *testing.T) {
 		}
 	}
 
-	for _, gr := range g.receipts {
+	for _, gr := range g.all() {
 		t.Run(gr.Name, func(t *testing.T) {
 			trust := loadTrust(t, gr.Genesis)
 			if !reflect.DeepEqual(trust, gr.chain.trust()) {
@@ -577,7 +689,7 @@ func TestGoldenReceipts(t *testing.T) {
 			if !reflect.DeepEqual(r, gr.r) {
 				t.Fatalf("DecodeJSON(file) = %+v, want the receipt it was written from, %+v", r, gr.r)
 			}
-			want := receipt.Result{DocHash: gr.r.DocHash, State: gr.r.State, Record: gr.r.Record, AsOf: gr.r.Checkpoint}
+			want := receipt.Result{DocHash: gr.r.DocHash, State: gr.r.State, Record: gr.r.Record, Revocation: gr.r.Revocation, AsOf: gr.r.Checkpoint}
 			res, err := receipt.Verify(r, trust)
 			if err != nil {
 				t.Fatalf("Verify = %v", err)
@@ -591,8 +703,15 @@ func TestGoldenReceipts(t *testing.T) {
 			if res, err := receipt.VerifyProofs(r); err != nil || !reflect.DeepEqual(res, want) {
 				t.Fatalf("VerifyProofs = %+v, %v; want %+v", res, err, want)
 			}
-			if wantAnchored := !strings.HasPrefix(gr.Name, "absent"); (r.State == receipt.StateAnchored) != wantAnchored {
-				t.Fatalf("state %v", r.State)
+			wantState := receipt.StateAnchored
+			switch {
+			case strings.HasPrefix(gr.Name, "absent"):
+				wantState = receipt.StateUnknown
+			case strings.HasPrefix(gr.Name, "revoked"):
+				wantState = receipt.StateRevoked
+			}
+			if r.State != wantState || (r.Revocation != nil) != (wantState == receipt.StateRevoked) {
+				t.Fatalf("state %v, revocation %+v; want %v", r.State, r.Revocation, wantState)
 			}
 			if len(r.Transitions) != gr.Transitions {
 				t.Fatalf("%d transitions, want %d", len(r.Transitions), gr.Transitions)

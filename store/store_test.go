@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"reflect"
 	"slices"
@@ -13,8 +14,11 @@ import (
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
 )
 
 func openStore(t *testing.T, dir string, fs vfs.FS) *Store {
@@ -262,5 +266,173 @@ func TestCorruptRecords(t *testing.T) {
 	}
 	if _, err := s.Anchor(hash("doc")); !errors.Is(err, receipt.ErrMalformedRecord) {
 		t.Errorf("Anchor of a corrupt record: %v", err)
+	}
+}
+
+// revocationOf returns a revocation of a document at height, with a successor if one is given.
+func revocationOf(height, logIndex uint64, reason uint8, successor *[32]byte) receipt.Revocation {
+	return receipt.Revocation{Height: height, Time: t1.Add(time.Duration(height) * time.Second), Reason: reason,
+		Successor: successor, Signer: pub("z2"), TxHash: hash(fmt.Sprintf("revocation tx %d", logIndex)), LogIndex: logIndex}
+}
+
+// TestSaveRevocationRoundTrip: a block's revocations are stored beside the anchors they revoke, read back
+// by Anchor (through the Store and a Reader, before and after reopening) and leave the records alone.
+func TestSaveRevocationRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	save(t, s, genesisBlock())
+	save(t, s, block1())
+	succ := hash("d2 v2")
+	revs := []Revoked{
+		{Doc: hash("d2"), Revocation: revocationOf(2, 2, 1, &succ)},
+		{Doc: hash("never anchored"), Revocation: revocationOf(2, 3, 3, nil)},
+	}
+	save(t, s, &Block{Commit: Commit{Height: 2, AppHash: []byte{2}, TimeUnixNano: t1.UnixNano()}, Revoked: revs})
+	check := func(name string, anchor func([32]byte) (Anchor, error)) {
+		t.Helper()
+		for _, want := range block1().Anchors {
+			a, err := anchor(want.DocHash)
+			if err != nil || !bytes.Equal(a.Encode(), want.Encode()) || a.LogIndex != want.LogIndex {
+				t.Errorf("%s: Anchor(%x) = %+v, %v; want the record %+v", name, want.DocHash[:4], a, err, want)
+			}
+			switch wantRev := a.DocHash == hash("d2"); {
+			case wantRev && (a.Revocation == nil || !reflect.DeepEqual(*a.Revocation, revs[0].Revocation)):
+				t.Errorf("%s: revocation of d2 = %+v, want %+v", name, a.Revocation, revs[0].Revocation)
+			case wantRev && a.State() != receipt.StateRevoked, !wantRev && a.State() != receipt.StateAnchored:
+				t.Errorf("%s: %x in state %v", name, a.DocHash[:4], a.State())
+			case !wantRev && a.Revocation != nil:
+				t.Errorf("%s: d1 revoked: %+v", name, a.Revocation)
+			}
+		}
+		// A revocation stored for a hash without an anchor does not make it anchored.
+		if a, err := anchor(hash("never anchored")); !errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: Anchor of a revoked hash never anchored = %+v, %v; want ErrNotFound", name, a, err)
+		}
+	}
+	check("store", s.Anchor)
+	r, err := s.NewReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("reader", r.Anchor)
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closeStore(t, s)
+	s = openStore(t, dir, nil)
+	defer closeStore(t, s)
+	check("reopened", s.Anchor)
+
+	// A corrupt revocation is an error, not a missing one.
+	d1 := hash("d1")
+	if err := s.db.Set(key(pRevoked, d1[:]), []byte{1, 2, 3}, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := s.Anchor(d1); !errors.Is(err, receipt.ErrMalformed) {
+		t.Errorf("Anchor with a corrupt revocation = %+v, %v; want ErrMalformed", a, err)
+	}
+}
+
+// revoke saves the next block of c, revoking docs (each anchored before) with the given reason and
+// carrying the signatures on the previous checkpoint, as the app does: a revocation event in the log,
+// the revoked state in the map.
+func (c *authChain) revoke(reason uint8, successor *[32]byte, docs ...[32]byte) []Revoked {
+	c.t.Helper()
+	c.height++
+	h := c.height
+	b := &Block{}
+	var leaves [][32]byte
+	var kvs []tree.KV
+	for i, d := range docs {
+		a, err := c.s.Anchor(d)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rv := Revoked{Doc: d, Revocation: revocationOf(h, c.log.Size+uint64(i), reason, successor)}
+		b.Revoked = append(b.Revoked, rv)
+		leaves = append(leaves, receipt.LogLeafHash(receipt.RevocationEvent(d, &rv.Revocation)))
+		kvs = append(kvs, tree.KV{Key: d, Value: receipt.MapValue(&a.Record, receipt.StateRevoked, a.LogIndex, &rv.Revocation)})
+	}
+	var logRoot [32]byte
+	var err error
+	c.log, logRoot, b.LogNodes, err = tree.AppendLog(c.log, leaves)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b.Log = &c.log
+	mapRoot, writes, err := tree.Update(c.s.MapRead(), kvs)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b.MapWrites = writes
+	cp := receipt.Checkpoint{ChainID: stateChain, Height: h, Time: t1.Add(time.Duration(h) * time.Second),
+		LogSize: c.log.Size, LogRoot: logRoot, MapRoot: mapRoot, Validators: c.set.Hash(), NextValidators: c.set.Hash()}
+	b.Checkpoint = &cp
+	c.cps[h], c.roots[c.log.Size] = cp, logRoot
+	b.Signed = &SignedCheckpoint{Height: h - 1, Signatures: c.sign(h - 1)}
+	ch := cp.Hash()
+	b.Commit = Commit{Height: h, AppHash: ch[:], TimeUnixNano: cp.Time.UnixNano()}
+	save(c.t, c.s, b)
+	return b.Revoked
+}
+
+// TestReceiptOfRevocation: the receipt the store assembles for a revoked document says so, with the
+// revocation, and verifies; the receipt of an earlier height still shows the document anchored.
+func TestReceiptOfRevocation(t *testing.T) {
+	s := openStore(t, t.TempDir(), nil)
+	defer closeStore(t, s)
+	c := newAuthChain(t, s)
+	docs := []([32]byte){hash("r0"), hash("r1"), hash("r2"), hash("r3")}
+	c.block(false, docs...) // 1
+	succ := hash("r0 v2")
+	revs := c.revoke(1, &succ, docs[0])               // 2
+	c.block(false, hash("r4"))                        // 3
+	revs = append(revs, c.revoke(3, nil, docs[2])...) // 4
+	c.block(false, hash("r5"))                        // 5: signs 4
+
+	for _, tc := range []struct {
+		doc    [32]byte
+		height uint64
+		rev    *receipt.Revocation
+	}{
+		{docs[0], 1, nil},
+		{docs[0], 2, &revs[0].Revocation},
+		{docs[0], 4, &revs[0].Revocation},
+		{docs[1], 4, nil},
+		{docs[2], 2, nil},
+		{docs[2], 3, nil},
+		{docs[2], 4, &revs[1].Revocation},
+	} {
+		r, err := s.Receipt(tc.doc, tc.height)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantState := receipt.StateAnchored
+		if tc.rev != nil {
+			wantState = receipt.StateRevoked
+		}
+		if r.State != wantState || !reflect.DeepEqual(r.Revocation, tc.rev) {
+			t.Errorf("receipt of %x at %d: state %v, revocation %+v; want %v, %+v", tc.doc[:4], tc.height, r.State, r.Revocation, wantState, tc.rev)
+		}
+		res := c.verified(t, tc.doc, tc.height)
+		if res.State != wantState || !reflect.DeepEqual(res.Revocation, tc.rev) || res.Record == nil || res.Record.Height != 1 {
+			t.Errorf("verified receipt of %x at %d: %+v", tc.doc[:4], tc.height, res)
+		}
+		if tc.rev == nil {
+			continue
+		}
+		// The revocation event is in the log of the receipt's checkpoint.
+		p, err := s.LogProof(tc.rev.LogIndex, r.Checkpoint.LogSize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf := receipt.LogLeafHash(receipt.RevocationEvent(tc.doc, tc.rev))
+		ps := make([][]byte, len(p))
+		for i := range p {
+			ps[i] = p[i][:]
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, tc.rev.LogIndex, r.Checkpoint.LogSize, leaf[:], ps, r.Checkpoint.LogRoot[:]); err != nil {
+			t.Errorf("revocation of %x not in the log at %d: %v", tc.doc[:4], tc.height, err)
+		}
 	}
 }

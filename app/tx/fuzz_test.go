@@ -66,8 +66,15 @@ func FuzzDecode(f *testing.F) {
 		if !tx.Equal(d, d2) {
 			t.Fatalf("Decode(Encode(t)) differs from t")
 		}
-		if d.Body.Kind() != tx.KindAnchor || len(d.Body.(*tx.Anchor).Entries) == 0 {
-			t.Fatalf("Decode accepted a transaction without anchor entries")
+		switch body := d.Body.(type) {
+		case *tx.Anchor:
+			if len(body.Entries) == 0 {
+				t.Fatalf("Decode accepted a transaction without anchor entries")
+			}
+		case *tx.Revoke:
+			if !body.Reason.Valid() || body.Successor != nil && *body.Successor == body.Hash {
+				t.Fatalf("Decode accepted an invalid revocation: %+v", body)
+			}
 		}
 		if err := d.Verify(); err != nil && !errors.Is(err, tx.ErrBadSignature) {
 			t.Fatalf("Verify() = %v, want nil or ErrBadSignature", err)

@@ -26,6 +26,7 @@ type Committed struct {
 	Time    time.Time
 	Txs     []store.TxResult
 	Anchors []receipt.Record
+	Revoked []store.Revoked
 }
 
 // Hooks let the caller observe the application without the application doing I/O.

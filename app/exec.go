@@ -217,7 +217,7 @@ func (a *App) execute(p *pendingBlock, c *checked, t time.Time, txHash [32]byte,
 	case *tx.RotateKey:
 		leaves = append(leaves, receipt.LogLeafHash(rotationEvent(c.agency.ID, c.tx.Signer, body.NewKey)))
 	case *tx.Revoke:
-		rv := store.Revoked{Doc: body.Hash, Revocation: receipt.Revocation{
+		rv := store.Revoked{Doc: body.Hash, Agency: c.agency.ID, Revocation: receipt.Revocation{
 			Height: height, Time: t.UTC(), Reason: uint8(body.Reason), Successor: body.Successor,
 			Signer: c.tx.Signer, TxHash: txHash, LogIndex: next,
 		}}
@@ -253,7 +253,7 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 		for i := range p.block.Anchors {
 			recs[i] = p.block.Anchors[i].Record
 		}
-		a.hooks.Committed(Committed{Height: p.block.Commit.Height, Time: p.time, Txs: p.txs, Anchors: recs})
+		a.hooks.Committed(Committed{Height: p.block.Commit.Height, Time: p.time, Txs: p.txs, Anchors: recs, Revoked: p.block.Revoked})
 	}
 	return &abci.ResponseCommit{}, nil
 }

@@ -116,9 +116,11 @@ func (a *Anchor) State() receipt.State {
 	return receipt.StateAnchored
 }
 
-// Revoked is a revocation of document Doc.
+// Revoked is a revocation of document Doc by Agency (which anchored it; the agency is not stored
+// again with the revocation).
 type Revoked struct {
-	Doc [32]byte
+	Doc    [32]byte
+	Agency string
 	receipt.Revocation
 }
 

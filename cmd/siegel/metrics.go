@@ -14,6 +14,7 @@ import (
 // appMetrics are Siegel's own metrics, on a dedicated registry.
 type appMetrics struct {
 	anchors  *prometheus.CounterVec
+	revoked  *prometheus.CounterVec
 	txs      prometheus.Counter
 	rejected *prometheus.CounterVec
 	height   prometheus.Gauge
@@ -26,6 +27,9 @@ func newAppMetrics(reg prometheus.Registerer) *appMetrics {
 	m := &appMetrics{
 		anchors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "siegel_anchors_committed_total", Help: "Document hashes anchored in committed blocks, by agency.",
+		}, []string{"agency"}),
+		revoked: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "siegel_revocations_committed_total", Help: "Documents revoked in committed blocks, by agency.",
 		}, []string{"agency"}),
 		txs: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "siegel_txs_committed_total", Help: "Transactions applied in committed blocks.",
@@ -49,7 +53,7 @@ func newAppMetrics(reg prometheus.Registerer) *appMetrics {
 			Buckets: prometheus.ExponentialBuckets(1e-4, 2, 16),
 		}),
 	}
-	reg.MustRegister(m.anchors, m.txs, m.rejected, m.height, m.checkTx, m.finalize, m.commit)
+	reg.MustRegister(m.anchors, m.revoked, m.txs, m.rejected, m.height, m.checkTx, m.finalize, m.commit)
 	return m
 }
 
@@ -65,6 +69,9 @@ func (m *appMetrics) committed(c app.Committed) {
 	}
 	for i := range c.Anchors {
 		m.anchors.WithLabelValues(c.Anchors[i].Agency).Inc()
+	}
+	for _, r := range c.Revoked {
+		m.revoked.WithLabelValues(r.Agency).Inc()
 	}
 }
 

@@ -136,9 +136,7 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 	case *tx.Revoke:
 		c.target, rej, err = checkRevoke(st, body, c.agency, ov)
 	case *tx.RotateKey:
-		if rej, err = a.checkNewKey(st, body.NewKey, ov); rej == nil && err == nil {
-			c.effects = rotation(c.agency, t.Signer, body.NewKey)
-		}
+		c.effects, rej, err = a.checkRotation(st, c.agency.ID, t.Signer, body.NewKey, ov)
 	case *tx.Propose:
 		rej, err = a.checkPropose(st, c, raw, body, height, ov)
 	case *tx.Approve:

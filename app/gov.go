@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/siegel-notary/siegel/app/tx"
@@ -64,6 +65,24 @@ func (a *App) checkNewKey(st state, k [32]byte, ov *overlay) (*rejection, error)
 		return nil, err
 	}
 	return nil, nil
+}
+
+// checkRotation checks that agency id may replace its signing key old by next, and returns the
+// effects. They apply to the agency as this block has left it so far: a governance action or another
+// rotation earlier in the block may have changed it, and the rotation must not undo that. A key that was
+// rotated away or retired earlier in the block cannot be rotated again.
+func (a *App) checkRotation(st state, id string, old, next [32]byte, ov *overlay) (*effects, *rejection, error) {
+	ag, err := agencyNow(st, ov, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !slices.Contains(ag.Keys, store.Key(old)) {
+		return nil, reject(tx.CodeKeyRetired, "key %x of agency %s was retired earlier in this block", old[:8], id), nil
+	}
+	if rej, err := a.checkNewKey(st, next, ov); rej != nil || err != nil {
+		return nil, rej, err
+	}
+	return rotation(*ag, old, next), nil, nil
 }
 
 // rotation computes the effects of an agency replacing its signing key by a new one.
@@ -205,9 +224,11 @@ func (a *App) actionEffects(st state, act *tx.Action, ov *overlay) (*effects, *r
 }
 
 // validatorChange applies one validator's new power (0 removes it) to the set that takes effect next,
-// refusing a change that would leave no safe quorum: the new set must not be empty, and validators
-// already in the set must keep more than 2/3 of the new total power, so that the chain can go on even
-// if the new validator is not running yet.
+// refusing a change that would leave no safe quorum: the new set must not be empty, and the validators
+// running now (the set of this block, a.vals) must keep more than 2/3 of the new total power, so that the
+// chain can go on even if no validator added since is running yet. Validators added by an earlier
+// change of this block, or of the block before (in a.next but not yet in force), do not count as running:
+// two additions that each pass alone must not pass together.
 func (a *App) validatorChange(ov *overlay, key [32]byte, power int64) (receipt.ValidatorSet, *rejection) {
 	base := a.next
 	if ov.vals != nil {
@@ -231,8 +252,8 @@ func (a *App) validatorChange(ov *overlay, key [32]byte, power int64) (receipt.V
 	var kept, total int64
 	for _, v := range next {
 		total += v.Power
-		if j := slices.IndexFunc(base, func(b receipt.Validator) bool { return b.PubKey == v.PubKey }); j >= 0 {
-			kept += min(v.Power, base[j].Power)
+		if j := slices.IndexFunc(a.vals, func(b receipt.Validator) bool { return b.PubKey == v.PubKey }); j >= 0 {
+			kept += min(v.Power, a.vals[j].Power)
 		}
 	}
 	if kept*3 <= total*2 {
@@ -274,6 +295,11 @@ func (a *App) paramChange(ov *overlay, name string, v int64) (*chainState, *reje
 		cs = *ov.chain
 	}
 	cs.Consortium.Members = slices.Clone(cs.Consortium.Members)
+	// Every valid value is small. Refuse a value that an int of 32 bits cannot hold before converting,
+	// so that a 32-bit node, where int(v) would wrap, decides as a 64-bit one does.
+	if v > math.MaxInt32 {
+		return nil, reject(tx.CodeInvalidAction, "parameter %s = %d is out of range", name, v)
+	}
 	switch name {
 	case "max_batch":
 		cs.Params.MaxBatch = int(v)

@@ -6,7 +6,7 @@ export GOFLAGS := -tags=pebbledb
 DEV_HOME ?= .siegel-dev
 FUZZTIME ?= 10s
 
-.PHONY: build run testnet test lint deps fuzz bench clean
+.PHONY: build run testnet test e2e lint deps fuzz bench clean
 TESTNET_DIR ?= .siegel-testnet
 
 build: ## build bin/siegel
@@ -28,6 +28,9 @@ lint: ## gofmt and go vet
 
 test: deps lint ## unit, integration and crash tests, with the race detector
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+e2e: deps ## the long form of the end-to-end fault suite (real processes, minutes)
+	SIEGEL_E2E_LONG=1 $(GO) test -count=1 -timeout 30m -run 'TestE2E' -v ./cmd/siegel
 
 fuzz: ## run each fuzz target for FUZZTIME (corpus in testdata/fuzz)
 	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./app/tx

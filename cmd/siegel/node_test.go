@@ -5,23 +5,44 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/siegel-notary/siegel/api"
 )
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+var (
+	portsMu sync.Mutex
+	ports   = map[int]bool{}
+)
+
+// freeAddr returns a loopback address with a port that was free a moment ago. Ports come from
+// 20000-31999, below the kernel's ephemeral range (32768 and up), so that the outgoing connections of
+// running nodes cannot take a port between the moment it is chosen and the moment a node binds it; no
+// port is handed out twice in one test process.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	for range 1000 {
+		p := 20000 + rand.IntN(12000)
+		if ports[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		ports[p] = true
+		return fmt.Sprintf("127.0.0.1:%d", p)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port found")
+	return ""
 }
 
 // testNode is a dev node running in this process.

@@ -280,3 +280,103 @@ func TestE2EHaltAndResume(t *testing.T) {
 		}
 	}
 }
+
+// startWith starts node i with extra environment (the kill switch) and returns without waiting.
+func (pn *procNet) startWith(t *testing.T, i int, env ...string) *exec.Cmd {
+	t.Helper()
+	nd := pn.spec.Nodes[i]
+	logf, err := os.OpenFile(filepath.Join(nd.Home, "node.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	c := exec.Command(os.Args[0], "start", "--home", nd.Home)
+	c.Env = append(append(os.Environ(), "SIEGEL_TEST_EXEC=1"), env...)
+	c.Stdout, c.Stderr = logf, logf
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestE2ERepeatedCrashes kills one validator again and again at chosen points of block execution
+// (after FinalizeBlock, before the application's write in Commit, after it), through the tests' kill
+// switch; each time it restarts and recovers, and in the end it agrees with the others at every height.
+func TestE2ERepeatedCrashes(t *testing.T) {
+	pn := newProcNet(t, 4)
+	points := []string{crashFinalize, crashCommit, crashSaved}
+	rounds := 3
+	if e2eLong() {
+		rounds = 9
+	}
+	pn.waitHeight(t, 1, 3, 30*time.Second)
+	for r := range rounds {
+		pn.kill(0)
+		h, err := pn.height(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		point := points[r%len(points)]
+		at := h + 2 + uint64(r%2)
+		c := pn.startWith(t, 0, fmt.Sprintf("%s=%s:%d", crashEnv, point, at))
+		done := make(chan error, 1)
+		go func() { done <- c.Wait() }()
+		select {
+		case err := <-done:
+			ws, _ := c.ProcessState.Sys().(syscall.WaitStatus)
+			if ws.Signal() != syscall.SIGKILL {
+				t.Fatalf("round %d: node0 ended with %v, not by the kill switch at %s of block %d", r, err, point, at)
+			}
+		case <-time.After(60 * time.Second):
+			_ = c.Process.Kill()
+			t.Fatalf("round %d: the kill switch at %s of block %d did not fire", r, point, at)
+		}
+		t.Logf("round %d: killed at %s of block %d", r, point, at)
+	}
+	pn.start(t, 0)
+	top, err := pn.height(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn.waitHeight(t, 0, top, 60*time.Second)
+	for hh := uint64(1); hh < top; hh++ {
+		a, err1 := pn.checkpointHash(0, hh)
+		b, err2 := pn.checkpointHash(1, hh)
+		if err1 != nil || err2 != nil || a != b {
+			t.Fatalf("checkpoint %d: node0 %s (%v), node1 %s (%v)", hh, a, err1, b, err2)
+		}
+	}
+}
+
+// TestE2EWipedNodeRejoins: a validator whose data directory is wiped (all but its signing state, which
+// must never be lost: it guards against double signing) rejoins by block sync and converges.
+func TestE2EWipedNodeRejoins(t *testing.T) {
+	pn := newProcNet(t, 4)
+	pn.waitHeight(t, 0, 4, 30*time.Second)
+	pn.stop(t, 0)
+	data := filepath.Join(pn.spec.Nodes[0].Home, "data")
+	entries, err := os.ReadDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() != "priv_validator_state.json" {
+			if err := os.RemoveAll(filepath.Join(data, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pn.start(t, 0)
+	top, err := pn.height(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn.waitHeight(t, 0, top, 90*time.Second)
+	for hh := uint64(1); hh < top; hh++ {
+		a, err1 := pn.checkpointHash(0, hh)
+		b, err2 := pn.checkpointHash(2, hh)
+		if err1 != nil || err2 != nil || a != b {
+			t.Fatalf("checkpoint %d: node0 %s (%v), node2 %s (%v)", hh, a, err1, b, err2)
+		}
+	}
+}

@@ -69,15 +69,20 @@ func hashFile(path string) ([32]byte, error) {
 
 // signAnchor builds and signs one anchor transaction that expires ttl blocks after height.
 func signAnchor(key ed25519.PrivateKey, chainID string, height, ttl uint64, hashes [][32]byte) []byte {
+	body := &tx.Anchor{Entries: make([]tx.Entry, len(hashes))}
+	for i, h := range hashes {
+		body.Entries[i].Hash = h
+	}
+	return signTx(key, chainID, height+ttl, body)
+}
+
+// signTx signs body for chainID with a random nonce, valid until height expiry, and encodes it.
+func signTx(key ed25519.PrivateKey, chainID string, expiry uint64, body tx.Body) []byte {
 	var nb [8]byte
 	if _, err := rand.Read(nb[:]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	t := &tx.Tx{ChainID: chainID, Nonce: binary.BigEndian.Uint64(nb[:]), Expiry: height + ttl, Body: &tx.Anchor{}}
-	body := t.Body.(*tx.Anchor)
-	for _, h := range hashes {
-		body.Entries = append(body.Entries, tx.Entry{Hash: h})
-	}
+	t := &tx.Tx{ChainID: chainID, Nonce: binary.BigEndian.Uint64(nb[:]), Expiry: expiry, Body: body}
 	t.Sign(key)
 	return t.Encode()
 }

@@ -31,12 +31,7 @@ type procNet struct {
 func newProcNet(t *testing.T, n int) *procNet {
 	t.Helper()
 	dir := t.TempDir()
-	nodes := testnetLayout(dir, n, 0)
-	for i := range nodes {
-		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
-		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
-	}
-	spec, err := initTestnet(dir, nodes, n)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), n)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +41,7 @@ func newProcNet(t *testing.T, n int) *procNet {
 			pn.kill(i)
 		}
 	})
-	for i := range nodes {
+	for i := range spec.Nodes {
 		pn.start(t, i)
 	}
 	return pn
@@ -55,17 +50,7 @@ func newProcNet(t *testing.T, n int) *procNet {
 func (pn *procNet) start(t *testing.T, i int) {
 	t.Helper()
 	nd := pn.spec.Nodes[i]
-	logf, err := os.OpenFile(filepath.Join(nd.Home, "node.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer logf.Close()
-	c := exec.Command(os.Args[0], "start", "--home", nd.Home)
-	c.Env = append(os.Environ(), "SIEGEL_TEST_EXEC=1")
-	c.Stdout, c.Stderr = logf, logf
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
+	c := pn.startWith(t, i)
 	pn.procs[i] = c
 	go func() { _ = c.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -26,13 +24,7 @@ func signedSubmit(ctx context.Context, c *api.Client, key ed25519.PrivateKey, bo
 	if err != nil {
 		return nil, api.SubmitResult{}, fmt.Errorf("node status: %w", err)
 	}
-	var nb [8]byte
-	if _, err := rand.Read(nb[:]); err != nil {
-		return nil, api.SubmitResult{}, err
-	}
-	t := &tx.Tx{ChainID: st.ChainID, Nonce: binary.BigEndian.Uint64(nb[:]), Expiry: st.Height + min(100, max(st.MaxTTL, 1)), Body: body}
-	t.Sign(key)
-	raw := t.Encode()
+	raw := signTx(key, st.ChainID, st.Height+min(100, max(st.MaxTTL, 1)), body)
 	res, err := c.Submit(ctx, raw)
 	return raw, res, err
 }

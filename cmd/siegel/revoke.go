@@ -1,11 +1,6 @@
 package main
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/binary"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -15,20 +10,9 @@ import (
 	"github.com/siegel-notary/siegel/app/tx"
 )
 
-// signRevoke builds and signs a revocation that expires ttl blocks after height.
-func signRevoke(key ed25519.PrivateKey, chainID string, height, ttl uint64, body *tx.Revoke) []byte {
-	var nb [8]byte
-	if _, err := rand.Read(nb[:]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	t := &tx.Tx{ChainID: chainID, Nonce: binary.BigEndian.Uint64(nb[:]), Expiry: height + ttl, Body: body}
-	t.Sign(key)
-	return t.Encode()
-}
-
 func newRevokeCmd() *cobra.Command {
-	var nodes, keyPath, hash, reason, successor string
-	var asJSON bool
+	var sf submitFlags
+	var hash, reason, successor string
 	cmd := &cobra.Command{
 		Use:   "revoke --key FILE --hash HEX --reason CODE [--successor HEX] [--node URL]",
 		Short: "Revoke a document your agency anchored",
@@ -55,41 +39,15 @@ func newRevokeCmd() *cobra.Command {
 				}
 				body.Successor = &s
 			}
-			if keyPath == "" {
-				return errors.New("--key FILE is required")
-			}
-			key, err := loadKey(keyPath)
-			if err != nil {
-				return err
-			}
-			c := api.NewClient(strings.Split(nodes, ",")...)
-			st, err := c.Status(cmd.Context())
-			if err != nil {
-				return fmt.Errorf("node status: %w", err)
-			}
-			res, err := c.Submit(cmd.Context(), signRevoke(key, st.ChainID, st.Height, min(100, max(st.MaxTTL, 1)), body))
-			if err != nil {
-				return fmt.Errorf("submit: %w", err)
-			}
-			if asJSON {
-				if err := json.NewEncoder(cmd.OutOrStdout()).Encode(res); err != nil {
-					return err
-				}
-			} else if res.Status == api.SubmitCommitted {
-				fmt.Fprintf(cmd.OutOrStdout(), "%x  revoked (%s) at height %d\n", doc, r, res.Height)
-			}
-			if res.Status != api.SubmitCommitted {
-				return &exitError{code: 1, err: fmt.Errorf("revocation %s (%s): %s", res.Status, res.CodeName, res.Message)}
-			}
-			return nil
+			return sf.run(cmd, body, func(_ []byte, res api.SubmitResult) string {
+				return fmt.Sprintf("%x  revoked (%s) at height %d", doc, r, res.Height)
+			})
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&nodes, "node", "http://127.0.0.1:8081", "agency API URL(s), comma-separated")
-	f.StringVar(&keyPath, "key", "", "agency private key file")
+	sf.register(f, "agency private key file")
 	f.StringVar(&hash, "hash", "", "SHA-256 of the document to revoke")
 	f.StringVar(&reason, "reason", "", "superseded, issued_in_error, withdrawn, key_compromised (or 1 to 4)")
 	f.StringVar(&successor, "successor", "", "SHA-256 of the document that replaces it")
-	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -24,12 +24,7 @@ import (
 func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 	t.Helper()
 	dir := t.TempDir()
-	nodes := testnetLayout(dir, n, 0)
-	for i := range nodes {
-		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
-		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
-	}
-	spec, err := initTestnet(dir, nodes, validators)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), validators)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +32,17 @@ func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 		startNode(t, nd.Home, listenFlags{})
 	}
 	return dir, spec
+}
+
+// freeLayout lays out n testnet nodes in dir on free loopback ports.
+func freeLayout(t *testing.T, dir string, n int) []testnetNode {
+	t.Helper()
+	nodes := testnetLayout(dir, n, 0)
+	for i := range nodes {
+		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
+		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
+	}
+	return nodes
 }
 
 // waitReceipt fetches the receipt of doc once its checkpoint is signed, and decodes it.

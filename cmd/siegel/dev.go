@@ -90,7 +90,9 @@ func ensureDevHome(home string, lf listenFlags) error {
 	copy(ok[:], opub)
 	p2p := tcpURL(lf.p2p)
 	if p2p == "" {
-		p2p = "tcp://127.0.0.1:26656"
+		// A one-validator development chain has no peers: any free port will do, and two dev chains
+		// (or a dev chain and a testnet) never collide.
+		p2p = "tcp://127.0.0.1:0"
 	}
 	return initHome(homeSpec{
 		home: home, chainID: devChainID, moniker: "dev-validator",

@@ -139,12 +139,13 @@ type ProposalView struct {
 
 // ActionView is the JSON form of a governance action.
 type ActionView struct {
-	Kind   string   `json:"kind"`
-	Agency string   `json:"agency,omitempty"`
-	Name   string   `json:"name,omitempty"`
-	Keys   []string `json:"keys,omitempty"`
-	Power  *int64   `json:"power,omitempty"` // set-validator: the power; set-param: the value
-	Param  string   `json:"param,omitempty"`
+	Kind     string   `json:"kind"`
+	Agency   string   `json:"agency,omitempty"`
+	Name     string   `json:"name,omitempty"`
+	Keys     []string `json:"keys,omitempty"`
+	Power    *int64   `json:"power,omitempty"` // set-validator: the power; set-param: the value
+	Param    string   `json:"param,omitempty"`
+	DocTypes []string `json:"doc_types,omitempty"`
 }
 
 // AgencyView is the JSON form of a registered agency: GET /v1/agencies and /v1/agencies/{id}.
@@ -154,6 +155,7 @@ type AgencyView struct {
 	Keys      []string `json:"keys"`
 	Retired   []string `json:"retired_keys,omitempty"`
 	Suspended bool     `json:"suspended,omitempty"`
+	DocTypes  []string `json:"doc_types,omitempty"`
 }
 
 // AgencyRef names an agency.

@@ -44,7 +44,7 @@ func agencyNow(st state, ov *overlay, id string) (*store.Agency, error) {
 }
 
 func cloneAgency(a store.Agency) store.Agency {
-	a.Keys, a.Retired = slices.Clone(a.Keys), slices.Clone(a.Retired)
+	a.Keys, a.Retired, a.DocTypes = slices.Clone(a.Keys), slices.Clone(a.Retired), slices.Clone(a.DocTypes)
 	return a
 }
 
@@ -211,6 +211,9 @@ func (a *App) actionEffects(st state, act *tx.Action, ov *overlay) (*effects, *r
 		}
 		ag.Keys = slices.DeleteFunc(ag.Keys, func(x store.Key) bool { return x == k })
 		ag.Retired = append(ag.Retired, k)
+		return &effects{agency: ag}, nil, nil
+	case tx.ActSetDocTypes:
+		ag.DocTypes = slices.Clone(act.DocTypes)
 		return &effects{agency: ag}, nil, nil
 	case tx.ActSuspendAgency, tx.ActReinstateAgency:
 		want := act.Kind == tx.ActSuspendAgency

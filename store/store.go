@@ -72,6 +72,8 @@ type Agency struct {
 	Keys      []Key  `json:"keys"`
 	Retired   []Key  `json:"retired,omitempty"`
 	Suspended bool   `json:"suspended,omitempty"`
+	// DocTypes are the document types it may issue; none means any.
+	DocTypes []string `json:"doc_types,omitempty"`
 }
 
 // Proposal is a governance proposal and the consortium members who approved it.

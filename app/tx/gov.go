@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -25,6 +26,7 @@ import (
 //	5 reinstate agency   ID
 //	6 set validator      ed25519 key(32) | power(8); power 0 removes the validator
 //	7 set parameter      name | value(8); names: max_batch, max_ttl, threshold
+//	8 set document types ID | count(1) | types; the document types the agency may issue (none: any)
 const (
 	KindPropose   Kind = 4
 	KindApprove   Kind = 5
@@ -43,12 +45,13 @@ const (
 	ActReinstateAgency ActionKind = 5
 	ActSetValidator    ActionKind = 6
 	ActSetParam        ActionKind = 7
+	ActSetDocTypes     ActionKind = 8
 )
 
 var actionNames = map[ActionKind]string{
 	ActRegisterAgency: "register-agency", ActAddAgencyKey: "add-agency-key", ActRetireAgencyKey: "retire-agency-key",
 	ActSuspendAgency: "suspend-agency", ActReinstateAgency: "reinstate-agency", ActSetValidator: "set-validator",
-	ActSetParam: "set-param",
+	ActSetParam: "set-param", ActSetDocTypes: "set-doc-types",
 }
 
 func (k ActionKind) String() string {
@@ -66,6 +69,27 @@ type Action struct {
 	Keys   [][32]byte // register-agency: the keys; add/retire: one key; set-validator: the validator key
 	Power  int64      // set-validator; set-param: the value
 	Param  string     // set-param
+	// DocTypes are the document types an agency may issue (set-doc-types; none: any).
+	DocTypes []string
+}
+
+// Limits of document types: how many one agency may have, and the length of one.
+const (
+	MaxDocTypes   = 64
+	MaxDocTypeLen = 64
+)
+
+// ValidDocType reports whether s is a document type name: 1 to 64 characters of a-z, 0-9, '.', '_', '-'.
+func ValidDocType(s string) bool {
+	if s == "" || len(s) > MaxDocTypeLen {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // MaxKeysPerAgency bounds the keys registered at once.
@@ -94,6 +118,12 @@ func (a *Action) appendTo(b []byte) []byte {
 	case ActSetParam:
 		str(a.Param)
 		b = binary.BigEndian.AppendUint64(b, uint64(a.Power))
+	case ActSetDocTypes:
+		str(a.Agency)
+		b = append(b, byte(len(a.DocTypes)))
+		for _, t := range a.DocTypes {
+			str(t)
+		}
 	}
 	return b
 }
@@ -149,6 +179,19 @@ func decodeAction(d *decoder) (*Action, error) {
 		a.Power = int64(d.uint64())
 		if d.err == nil && (a.Power < 0 || a.Param == "") {
 			return nil, fmt.Errorf("%w: parameter %q = %d", ErrMalformed, a.Param, a.Power)
+		}
+	case ActSetDocTypes:
+		a.Agency = str()
+		n := int(d.byte())
+		if d.err == nil && n > MaxDocTypes {
+			return nil, fmt.Errorf("%w: %d document types, limit %d", ErrMalformed, n, MaxDocTypes)
+		}
+		for i := 0; i < n && d.err == nil; i++ {
+			t := str()
+			if d.err == nil && (!ValidDocType(t) || slices.Contains(a.DocTypes, t)) {
+				return nil, fmt.Errorf("%w: document type %q is invalid or repeated", ErrMalformed, t)
+			}
+			a.DocTypes = append(a.DocTypes, t)
 		}
 	default:
 		return nil, fmt.Errorf("%w: unknown action %d", ErrMalformed, a.Kind)

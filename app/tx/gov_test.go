@@ -196,7 +196,7 @@ func govInvalid() map[string][]byte {
 	}
 	return map[string][]byte{
 		"unknown action 0":              govRawPropose([]byte{0}, govStr("a")),
-		"unknown action 8":              govRawPropose([]byte{8}, govStr("a")),
+		"unknown action 9":              govRawPropose([]byte{9}, govStr("a")),
 		"unknown action 255":            govRawPropose([]byte{255}, govStr("a")),
 		"no action":                     govRawPropose(),
 		"register, zero keys":           register("a", "A", 0),
@@ -358,7 +358,8 @@ func TestGovCodesAndNames(t *testing.T) {
 		{tx.ActSetValidator, 6, "set-validator"},
 		{tx.ActSetParam, 7, "set-param"},
 		{0, 0, "action(0)"},
-		{8, 8, "action(8)"},
+		{tx.ActSetDocTypes, 8, "set-doc-types"},
+		{9, 9, "action(9)"},
 	} {
 		if uint8(a.kind) != a.num || a.kind.String() != a.name {
 			t.Errorf("action %d %q, want %d %q", uint8(a.kind), a.kind.String(), a.num, a.name)
@@ -377,7 +378,7 @@ func govSeeds() map[string][]byte {
 		"seed-gov-propose-set-validator": govSigned(bodies["propose/set-validator"]).Encode(),
 		"seed-gov-approve":               govSigned(bodies["approve"]).Encode(),
 		"seed-gov-rotate-key":            govSigned(bodies["rotate-key"]).Encode(),
-		"seed-gov-unknown-action":        bad["unknown action 8"],
+		"seed-gov-unknown-action":        bad["unknown action 9"],
 		"seed-gov-set-param-negative":    bad["set param, value -1"],
 		"seed-gov-propose-set-param":     govSigned(bodies["propose/set-param"]).Encode(),
 		"seed-gov-register-zero-keys":    bad["register, zero keys"],

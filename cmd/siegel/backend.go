@@ -157,7 +157,7 @@ func (b *backend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
 }
 
 func agencyView(a store.Agency) api.AgencyView {
-	v := api.AgencyView{ID: a.ID, Name: a.Name, Keys: make([]string, len(a.Keys)), Suspended: a.Suspended}
+	v := api.AgencyView{ID: a.ID, Name: a.Name, Keys: make([]string, len(a.Keys)), Suspended: a.Suspended, DocTypes: a.DocTypes}
 	for i, k := range a.Keys {
 		v.Keys[i] = hexKey(k[:])
 	}
@@ -185,7 +185,7 @@ func (b *backend) Proposals() ([]api.ProposalView, error) {
 		if act.Kind == tx.ActSetValidator || act.Kind == tx.ActSetParam {
 			av.Power = &act.Power
 		}
-		av.Param = act.Param
+		av.Param, av.DocTypes = act.Param, act.DocTypes
 		out = append(out, api.ProposalView{ID: tx.ProposalID(p.ID).String(), Proposer: p.Proposer, Action: av,
 			Height: p.Height, Deadline: p.Deadline, Approvals: p.Approvals, Executed: p.Executed})
 	}

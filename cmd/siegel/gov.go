@@ -88,19 +88,21 @@ func newGovCmd() *cobra.Command {
 	var keys []string
 	var power, value int64
 	var param string
+	var docTypes []string
 	propose := &cobra.Command{
 		Use:   "propose ACTION [flags]",
 		Short: "Propose a governance action, signed with your operator key",
 		Long: "Actions: register-agency --agency ID --name NAME --agency-key HEX...; add-agency-key --agency ID\n" +
 			"--agency-key HEX; retire-agency-key --agency ID --agency-key HEX; suspend-agency --agency ID;\n" +
 			"reinstate-agency --agency ID; set-validator --validator-key KEY --power N (0 removes it; KEY in hex\n" +
-			"or base64 as in genesis.json); set-param --param max_batch|max_ttl|threshold --value N. Your proposal counts as your approval; it executes, once, in the block\n" +
+			"or base64 as in genesis.json); set-param --param max_batch|max_ttl|threshold --value N; set-doc-types --agency ID\n" +
+			"--doc-type TYPE... (none: any). Your proposal counts as your approval; it executes, once, in the block\n" +
 			"in which it reaches the consortium's threshold, unless its deadline has passed. Prints its ID.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			act := tx.Action{Agency: agency, Name: name, Power: power}
 			kinds := map[string]tx.ActionKind{}
-			for k := tx.ActRegisterAgency; k <= tx.ActSetParam; k++ {
+			for k := tx.ActRegisterAgency; k <= tx.ActSetDocTypes; k++ {
 				kinds[k.String()] = k
 			}
 			k, ok := kinds[args[0]]
@@ -111,6 +113,7 @@ func newGovCmd() *cobra.Command {
 			if k == tx.ActSetParam {
 				act.Param, act.Power = param, value
 			}
+			act.DocTypes = docTypes
 			for _, s := range keys {
 				key, err := parseKey(s)
 				if err != nil {
@@ -145,6 +148,7 @@ func newGovCmd() *cobra.Command {
 	f.Int64Var(&power, "power", 10, "validator voting power (set-validator; 0 removes)")
 	f.StringVar(&param, "param", "", "set-param: max_batch, max_ttl or threshold")
 	f.Int64Var(&value, "value", 0, "set-param: the new value")
+	f.StringArrayVar(&docTypes, "doc-type", nil, "set-doc-types: a document type the agency may issue (repeatable; none: any)")
 
 	var af submitFlags
 	approve := &cobra.Command{

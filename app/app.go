@@ -20,12 +20,6 @@ import (
 // AppVersion is the version of the state machine's rules, reported to CometBFT in Info.
 const AppVersion = 1
 
-// MaxBlockAnchors bounds the document hashes a proposer puts into one block. Executing a block costs
-// every validator time in proportion to its anchors; without a bound, a backlog builds blocks whose
-// execution outlasts a consensus round, and latency (checkpoint signing too) runs away. The rest stays in
-// the mempool for the next block. It is the proposer's policy, not a validity rule.
-const MaxBlockAnchors = 20000
-
 // Committed describes a block after it is durably stored.
 type Committed struct {
 	Height  uint64
@@ -217,7 +211,6 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	if sigs != nil && fits(sigs) {
 		out = append(out, sigs)
 	}
-	anchors := 0
 	err = a.withReader(func(st state) error {
 		for _, raw := range req.Txs {
 			c, rej, err := a.check(st, raw, uint64(req.Height), ov)
@@ -226,12 +219,6 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 			}
 			if rej != nil {
 				continue
-			}
-			if b, ok := c.tx.Body.(*tx.Anchor); ok {
-				if anchors+len(b.Entries) > MaxBlockAnchors {
-					break
-				}
-				anchors += len(b.Entries)
 			}
 			if !fits(raw) {
 				break

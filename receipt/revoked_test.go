@@ -32,51 +32,6 @@ const (
 
 var revokedGoldens = []string{revokedSucc, revokedPlain}
 
-// runMutations applies each mutation to a fresh copy of its golden receipt and checks Verify's and
-// VerifyProofs' errors, as TestVerifyRejectsMutations does.
-func runMutations(t *testing.T, ms []mutation) {
-	t.Helper()
-	seen := map[string]bool{}
-	for _, m := range ms {
-		name := m.file + "/" + m.name
-		if seen[name] {
-			t.Fatalf("two mutations named %q", name)
-		}
-		seen[name] = true
-		t.Run(name, func(t *testing.T) {
-			r, trust := loadGolden(t, m.file)
-			orig, origTrust := loadGolden(t, m.file)
-			m.mutate(r, &trust)
-			if reflect.DeepEqual(r, orig) && reflect.DeepEqual(trust, origTrust) {
-				t.Fatalf("the mutation changed nothing")
-			}
-			res, err := receipt.Verify(r, trust)
-			if err == nil {
-				t.Fatalf("Verify accepted the mutated receipt: %+v", res)
-			}
-			for _, w := range m.want {
-				if !errors.Is(err, w) {
-					t.Errorf("Verify = %v, want an error wrapping %v", err, w)
-				}
-			}
-			if m.msg != "" && !strings.Contains(err.Error(), m.msg) {
-				t.Errorf("Verify = %v, want it to say %q", err, m.msg)
-			}
-			if !reflect.DeepEqual(res, receipt.Result{}) {
-				t.Errorf("Verify returned %+v with its error, want the zero Result", res)
-			}
-			_, perr := receipt.VerifyProofs(r)
-			switch {
-			case m.proofs == nil && perr != nil:
-				t.Errorf("VerifyProofs = %v, want success: the mutation touches only what the signatures cover", perr)
-			case m.proofs != nil && !errors.Is(perr, m.proofs):
-				t.Errorf("VerifyProofs = %v, want an error wrapping %v", perr, m.proofs)
-			}
-		})
-	}
-	t.Logf("%d mutations", len(ms))
-}
-
 // revokedMutations are the changes to revoked receipts (and to the anchored receipt of the same chain)
 // that Verify must refuse, each with the sentinel that names what is wrong.
 func revokedMutations(t *testing.T) []mutation {

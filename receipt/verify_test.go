@@ -518,6 +518,13 @@ func TestVerifyRejectsMutations(t *testing.T) {
 		ms = append(ms, fieldFlips(t, f)...)
 	}
 	ms = append(ms, structuralMutations(t)...)
+	runMutations(t, ms)
+}
+
+// runMutations applies each mutation to a fresh copy of its golden receipt and checks Verify's and
+// VerifyProofs' errors: each must be rejected with its sentinel.
+func runMutations(t *testing.T, ms []mutation) {
+	t.Helper()
 	seen := map[string]bool{}
 	for _, m := range ms {
 		name := m.file + "/" + m.name
@@ -544,7 +551,7 @@ func TestVerifyRejectsMutations(t *testing.T) {
 			if m.msg != "" && !strings.Contains(err.Error(), m.msg) {
 				t.Errorf("Verify = %v, want it to say %q", err, m.msg)
 			}
-			if res != (receipt.Result{}) {
+			if !reflect.DeepEqual(res, receipt.Result{}) {
 				t.Errorf("Verify returned %+v with its error, want the zero Result", res)
 			}
 			_, perr := receipt.VerifyProofs(r)

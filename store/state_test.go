@@ -96,6 +96,14 @@ func (c *authChain) block(unsigned bool, docs ...[32]byte) *Block {
 		leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&a.Record)))
 		kvs = append(kvs, tree.KV{Key: d, Value: receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)})
 	}
+	c.seal(b, h, leaves, kvs, h > 1 && !unsigned)
+	return b
+}
+
+// seal completes block b of height h as the app would: appends leaves to the log, sets kvs in the map,
+// makes the checkpoint (with the signatures on the previous one when signed) and saves the block.
+func (c *authChain) seal(b *Block, h uint64, leaves [][32]byte, kvs []tree.KV, signed bool) {
+	c.t.Helper()
 	var logRoot [32]byte
 	var err error
 	c.log, logRoot, b.LogNodes, err = tree.AppendLog(c.log, leaves)
@@ -112,13 +120,12 @@ func (c *authChain) block(unsigned bool, docs ...[32]byte) *Block {
 		LogSize: c.log.Size, LogRoot: logRoot, MapRoot: mapRoot, Validators: c.set.Hash(), NextValidators: c.set.Hash()}
 	b.Checkpoint = &cp
 	c.cps[h], c.roots[c.log.Size] = cp, logRoot
-	if h > 1 && !unsigned {
+	if signed {
 		b.Signed = &SignedCheckpoint{Height: h - 1, Signatures: c.sign(h - 1)}
 	}
 	ch := cp.Hash()
 	b.Commit = Commit{Height: h, AppHash: ch[:], TimeUnixNano: cp.Time.UnixNano()}
 	save(c.t, c.s, b)
-	return b
 }
 
 // verified returns the verified receipt of doc as of height.

@@ -353,26 +353,7 @@ func (c *authChain) revoke(reason uint8, successor *[32]byte, docs ...[32]byte) 
 		leaves = append(leaves, receipt.LogLeafHash(receipt.RevocationEvent(d, &rv.Revocation)))
 		kvs = append(kvs, tree.KV{Key: d, Value: receipt.MapValue(&a.Record, receipt.StateRevoked, a.LogIndex, &rv.Revocation)})
 	}
-	var logRoot [32]byte
-	var err error
-	c.log, logRoot, b.LogNodes, err = tree.AppendLog(c.log, leaves)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b.Log = &c.log
-	mapRoot, writes, err := tree.Update(c.s.MapRead(), kvs)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	b.MapWrites = writes
-	cp := receipt.Checkpoint{ChainID: stateChain, Height: h, Time: t1.Add(time.Duration(h) * time.Second),
-		LogSize: c.log.Size, LogRoot: logRoot, MapRoot: mapRoot, Validators: c.set.Hash(), NextValidators: c.set.Hash()}
-	b.Checkpoint = &cp
-	c.cps[h], c.roots[c.log.Size] = cp, logRoot
-	b.Signed = &SignedCheckpoint{Height: h - 1, Signatures: c.sign(h - 1)}
-	ch := cp.Hash()
-	b.Commit = Commit{Height: h, AppHash: ch[:], TimeUnixNano: cp.Time.UnixNano()}
-	save(c.t, c.s, b)
+	c.seal(b, h, leaves, kvs, true)
 	return b.Revoked
 }
 

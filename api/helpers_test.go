@@ -65,17 +65,17 @@ func newFakeBackend() *fakeBackend {
 	}
 }
 
-func (f *fakeBackend) Anchor(doc [32]byte) (receipt.Record, error) {
+func (f *fakeBackend) Anchor(doc [32]byte) (receipt.Record, *receipt.Revocation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.anchorErr != nil {
-		return receipt.Record{}, f.anchorErr
+		return receipt.Record{}, nil, f.anchorErr
 	}
 	r, ok := f.anchors[doc]
 	if !ok {
-		return receipt.Record{}, fmt.Errorf("anchor %x: %w", doc[:4], ErrNotFound)
+		return receipt.Record{}, nil, fmt.Errorf("anchor %x: %w", doc[:4], ErrNotFound)
 	}
-	return r, nil
+	return r, f.revoked[doc], nil
 }
 
 func (f *fakeBackend) AgencyName(id string) (string, error) {
@@ -240,12 +240,6 @@ func (f *fakeBackend) Consistency(from, to uint64) (ConsistencyView, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.consistency, f.proofErr
-}
-
-func (f *fakeBackend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.revoked[doc], nil
 }
 
 func (f *fakeBackend) Agencies() ([]AgencyView, error) {

@@ -39,7 +39,7 @@ func (p *public) anchor(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "malformed_hash", err.Error())
 		return
 	}
-	rec, err := p.b.Anchor(h)
+	rec, rv, err := p.b.Anchor(h)
 	if errors.Is(err, ErrNotFound) {
 		w.Header().Set("Cache-Control", "no-cache")
 		writeError(w, http.StatusNotFound, "unknown", "no document with this hash is anchored")
@@ -57,12 +57,6 @@ func (p *public) anchor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewOf(rec, name)
-	rv, err := p.b.Revocation(h)
-	if err != nil {
-		p.log.Error("revocation lookup failed", "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
-		return
-	}
 	if rv != nil {
 		v.Status, v.Revocation = StatusRevoked, revocationView(rv)
 	}

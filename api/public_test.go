@@ -253,3 +253,23 @@ func TestPublicHead(t *testing.T) {
 		})
 	}
 }
+
+// TestPublicAnchorRevoked: a revoked document answers 200 with status "revoked" and the revocation.
+func TestPublicAnchorRevoked(t *testing.T) {
+	f, h := newPublic(t)
+	succ := docHash(8)
+	f.anchors[docHash(7)] = testRecord(7, nil)
+	f.revoked = map[[32]byte]*receipt.Revocation{docHash(7): {Height: 30, Time: time.Unix(1_800_000_000, 0).UTC(), Reason: 1, Successor: &succ}}
+	rec := serve(t, h, http.MethodGet, "/v1/anchors/"+hexOf(docHash(7)), nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status = %d; body %s", rec.Code, rec.Body.String())
+	}
+	var v AnchorView
+	if err := json.Unmarshal(rec.Body.Bytes(), &v); err != nil {
+		t.Fatal(err)
+	}
+	if v.Status != StatusRevoked || v.Revocation == nil || v.Revocation.Reason != "superseded" ||
+		v.Revocation.Code != 1 || v.Revocation.Height != 30 || v.Revocation.Successor != hexOf(succ) {
+		t.Fatalf("view = %+v, revocation %+v", v, v.Revocation)
+	}
+}

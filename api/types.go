@@ -23,12 +23,11 @@ var (
 
 // Backend is what the handlers need from a node.
 type Backend interface {
-	// Anchor returns the committed record of a document hash, or ErrNotFound.
-	Anchor(doc [32]byte) (receipt.Record, error)
+	// Anchor returns the committed record of a document hash and its revocation (nil if it is not
+	// revoked), or ErrNotFound.
+	Anchor(doc [32]byte) (receipt.Record, *receipt.Revocation, error)
 	// AgencyName returns a registered agency's display name, or ErrNotFound.
 	AgencyName(id string) (string, error)
-	// Revocation returns the revocation of an anchored document, or nil if it is not revoked.
-	Revocation(doc [32]byte) (*receipt.Revocation, error)
 	// Agencies lists the registered agencies; Agency returns one, or ErrNotFound.
 	Agencies() ([]AgencyView, error)
 	Agency(id string) (AgencyView, error)

@@ -29,9 +29,9 @@ func notFound(err error) error {
 	return err
 }
 
-func (b *backend) Anchor(doc [32]byte) (receipt.Record, error) {
+func (b *backend) Anchor(doc [32]byte) (receipt.Record, *receipt.Revocation, error) {
 	a, err := b.st.Anchor(doc)
-	return a.Record, notFound(err)
+	return a.Record, a.Revocation, notFound(err)
 }
 
 func (b *backend) AgencyName(id string) (string, error) {
@@ -146,14 +146,6 @@ func (b *backend) Consistency(from, to uint64) (api.ConsistencyView, error) {
 		v.Proof[i] = p[i][:]
 	}
 	return v, nil
-}
-
-func (b *backend) Revocation(doc [32]byte) (*receipt.Revocation, error) {
-	a, err := b.st.Anchor(doc)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	return a.Revocation, err
 }
 
 func agencyView(a store.Agency) api.AgencyView {

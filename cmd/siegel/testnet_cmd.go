@@ -98,13 +98,23 @@ func startTestnet(ctx context.Context, dir string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var procs []*exec.Cmd
+	// child is a started node and a channel closed when it has exited (Wait runs in one goroutine only).
+	type child struct {
+		cmd  *exec.Cmd
+		done chan struct{}
+	}
+	var procs []child
 	defer func() {
 		for _, p := range procs {
-			_ = p.Process.Signal(syscall.SIGTERM)
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		}
 		for _, p := range procs {
-			waitOrKill(p, 15*time.Second)
+			select {
+			case <-p.done:
+			case <-time.After(15 * time.Second):
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
 		}
 		for _, nd := range spec.Nodes {
 			_ = os.Remove(pidFile(nd))
@@ -124,12 +134,13 @@ func startTestnet(ctx context.Context, dir string, out io.Writer) error {
 			return fmt.Errorf("%s: %w", nd.Name, err)
 		}
 		logf.Close()
-		procs = append(procs, p)
+		c := child{cmd: p, done: make(chan struct{})}
+		procs = append(procs, c)
 		if err := os.WriteFile(pidFile(nd), []byte(strconv.Itoa(p.Process.Pid)), 0o600); err != nil {
 			return err
 		}
 		name := nd.Name
-		go func() { _ = p.Wait(); exited <- name }()
+		go func() { _ = p.Wait(); close(c.done); exited <- name }()
 		fmt.Fprintf(out, "%s started (pid %d): public http://%s  agency http://%s  log %s\n", nd.Name, p.Process.Pid, nd.API, nd.Agency, filepath.Join(nd.Home, "node.log"))
 	}
 	fmt.Fprintln(out, "testnet running; stop with Ctrl-C or 'siegel testnet stop'")
@@ -142,18 +153,6 @@ func startTestnet(ctx context.Context, dir string, out io.Writer) error {
 		}
 	}
 	return errors.New("every node has exited")
-}
-
-// waitOrKill waits for p to exit, killing it after d.
-func waitOrKill(p *exec.Cmd, d time.Duration) {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if p.Process.Signal(syscall.Signal(0)) != nil || p.ProcessState != nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	_ = p.Process.Kill()
 }
 
 // stopProcess sends SIGTERM to the process in a pid file and waits up to 20 s for it to exit.

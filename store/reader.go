@@ -11,6 +11,9 @@ import (
 // a copy of the value at a key, or ErrNotFound.
 type view struct {
 	get func([]byte) ([]byte, error)
+	// docs, when set, answers for hashes that are certainly not anchored without a lookup. It reflects
+	// the latest commit, which is fine for a view of any earlier one: anchors are never deleted.
+	docs *docFilter
 }
 
 // Reader reads committed state, as of its creation, through one Pebble iterator. Executing a block or
@@ -29,7 +32,7 @@ func (s *Store) NewReader() (*Reader, error) {
 		return nil, fmt.Errorf("store: new reader: %w", err)
 	}
 	r := &Reader{it: it}
-	r.view = view{get: r.get}
+	r.view = view{get: r.get, docs: s.docs}
 	return r, nil
 }
 

@@ -55,6 +55,8 @@ type App struct {
 	// executed caches blocks executed in ProcessProposal or ExtendVote, by block hash, so that
 	// FinalizeBlock does not execute them again. Emptied at every Commit.
 	executed map[[32]byte]*pendingBlock
+
+	sigs sigCache // transactions whose signature verified; safe for concurrent use
 }
 
 var _ abci.Application = (*App)(nil)

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -115,8 +116,11 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 		}
 		c.agency = ag
 	}
-	if err := t.Verify(); err != nil {
-		return nil, reject(tx.CodeBadSignature, "signature does not verify for key %x", t.Signer), nil
+	if h := sha256.Sum256(raw); !a.sigs.has(h) {
+		if err := t.Verify(); err != nil {
+			return nil, reject(tx.CodeBadSignature, "signature does not verify for key %x", t.Signer), nil
+		}
+		a.sigs.add(h)
 	}
 	nk := nonceKey{t.Signer, t.Nonce}
 	if _, dup := ov.nonces[nk]; dup {

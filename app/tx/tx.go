@@ -7,6 +7,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	voi "github.com/oasisprotocol/curve25519-voi/primitives/ed25519"
 )
 
 // Version is the encoding version this package writes and reads.
@@ -134,12 +136,18 @@ func (t *Tx) Sign(key ed25519.PrivateKey) {
 
 // Verify checks the signature against the signer key carried in t. Whether that key may sign is not
 // its concern.
+//
+// It uses curve25519-voi (CometBFT's own ed25519), about twice as fast as crypto/ed25519, with the
+// options that make it accept exactly what crypto/ed25519 accepts: a block's verdicts must not depend on
+// which implementation a node was built with (TestVerifyMatchesStdlib).
 func (t *Tx) Verify() error {
-	if !ed25519.Verify(ed25519.PublicKey(t.Signer[:]), t.SignBytes(), t.Signature[:]) {
+	if !voi.VerifyWithOptions(voi.PublicKey(t.Signer[:]), t.SignBytes(), t.Signature[:], verifyOptions) {
 		return ErrBadSignature
 	}
 	return nil
 }
+
+var verifyOptions = &voi.Options{Verify: voi.VerifyOptionsStdLib}
 
 // Decode parses b strictly (see the package documentation). It checks form only, not the signature.
 func Decode(b []byte) (*Tx, error) {

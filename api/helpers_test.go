@@ -107,6 +107,10 @@ func (f *fakeBackend) setTx(o TxOutcome) {
 	f.txs[o.Hash] = o
 }
 
+func (f *fakeBackend) Genesis() ([]byte, error) {
+	return []byte(`{"genesis_time":"2026-01-01T00:00:00Z","chain_id":"siegel-test","validators":[{"address":"AB","pub_key":{"type":"tendermint/PubKeyEd25519","value":"AAAA"},"power":"10","name":"v0"}]}`), nil
+}
+
 func (f *fakeBackend) Status() Status {
 	f.mu.Lock()
 	defer f.mu.Unlock()

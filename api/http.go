@@ -13,6 +13,9 @@ const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
 	idleTimeout       = 60 * time.Second
+	// maxURLBytes bounds the request target (path and query) on the read-only listener: 2 KiB holds
+	// every route with room to spare.
+	maxURLBytes = 2 << 10
 )
 
 // NewServer returns an http.Server for h with Siegel's limits and timeouts. writeTimeout must exceed the
@@ -40,6 +43,34 @@ func secure(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readOnly guards a listener that serves only GET and HEAD: a request target over 2 KiB is answered
+// 414, a GET or HEAD that carries a body (Content-Length > 0 or chunked) 413, both without reading
+// further. Requests of other methods go on to the routes, which answer 405 (or 404) and never read
+// the body; the connection closes after any request with a body. Responses are not cached unless the
+// route says otherwise.
+func readOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		uri := r.RequestURI
+		if uri == "" { // a request made in this process rather than read from a connection
+			uri = r.URL.RequestURI()
+		}
+		if len(uri) > maxURLBytes {
+			writeError(w, http.StatusRequestURITooLong, "uri_too_long", "a request URL is at most 2 KiB")
+			return
+		}
+		if r.ContentLength != 0 || len(r.TransferEncoding) > 0 {
+			h.Set("Connection", "close")
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				writeError(w, http.StatusRequestEntityTooLarge, "body_not_allowed", "requests to this API carry no body")
+				return
+			}
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -7,20 +7,48 @@ import (
 	"strconv"
 )
 
-// PublicHandler serves the read-only public API.
-func PublicHandler(b Backend, logger *slog.Logger) http.Handler {
+// PublicOptions tune the public listener.
+type PublicOptions struct {
+	// RateLimit limits each client's request rate; the zero value limits with the defaults.
+	RateLimit RateLimit
+}
+
+// route is one route of a listener: the method it allows (GET also answers HEAD) and its ServeMux
+// pattern, whose wildcards are the path parameters of the OpenAPI document.
+type route struct {
+	Method  string
+	Pattern string
+	handle  func(*public, http.ResponseWriter, *http.Request)
+}
+
+// publicRoutes are the routes of the public listener. PublicHandler registers exactly these, and
+// TestOpenAPIRoutes checks that openapi.json documents exactly these.
+var publicRoutes = []route{
+	{http.MethodGet, "/v1/status", (*public).status},
+	{http.MethodGet, "/v1/anchors/{hash}", (*public).anchor},
+	{http.MethodGet, "/v1/anchors/{hash}/receipt", (*public).receipt},
+	{http.MethodGet, "/v1/checkpoints/latest", (*public).latestCheckpoint},
+	{http.MethodGet, "/v1/agencies", (*public).agencies},
+	{http.MethodGet, "/v1/agencies/{id}", (*public).agency},
+	{http.MethodGet, "/v1/governance/proposals", (*public).proposals},
+	{http.MethodGet, "/v1/checkpoints/consistency", (*public).consistency},
+	{http.MethodGet, "/v1/genesis", (*public).genesis},
+	{http.MethodGet, "/v1/openapi.json", (*public).openAPI},
+}
+
+// PublicHandler serves the read-only public API. Every request passes, in order: the security
+// headers, the per-client rate limit (o.RateLimit), the read-only limits (no body, a URL of at most
+// 2 KiB), then the routes.
+func PublicHandler(b Backend, o PublicOptions, logger *slog.Logger) http.Handler {
 	p := &public{b: b, log: logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/status", method(http.MethodGet, p.status))
-	mux.HandleFunc("/v1/anchors/{hash}", method(http.MethodGet, p.anchor))
-	mux.HandleFunc("/v1/anchors/{hash}/receipt", method(http.MethodGet, p.receipt))
-	mux.HandleFunc("/v1/checkpoints/latest", method(http.MethodGet, p.latestCheckpoint))
-	mux.HandleFunc("/v1/agencies", method(http.MethodGet, p.agencies))
-	mux.HandleFunc("/v1/agencies/{id}", method(http.MethodGet, p.agency))
-	mux.HandleFunc("/v1/governance/proposals", method(http.MethodGet, p.proposals))
-	mux.HandleFunc("/v1/checkpoints/consistency", method(http.MethodGet, p.consistency))
-	mux.HandleFunc("/", notFound)
-	return secure(mux)
+	for _, rt := range publicRoutes {
+		mux.HandleFunc(rt.Pattern, method(rt.Method, func(w http.ResponseWriter, r *http.Request) { rt.handle(p, w, r) }))
+	}
+	// The web page (web.go): not API routes, so not in publicRoutes or the OpenAPI document.
+	mux.HandleFunc("/static/{name}", static)
+	mux.HandleFunc("/", page)
+	return secure(newLimiter(o.RateLimit).wrap(readOnly(mux)))
 }
 
 type public struct {
@@ -73,6 +101,9 @@ func (p *public) agencies(w http.ResponseWriter, _ *http.Request) {
 	if as == nil {
 		as = []AgencyView{}
 	}
+	for i := range as {
+		as[i] = withKeys(as[i])
+	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{"agencies": as})
 }
@@ -88,7 +119,15 @@ func (p *public) agency(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-cache")
-	writeJSON(w, http.StatusOK, a)
+	writeJSON(w, http.StatusOK, withKeys(a))
+}
+
+// withKeys returns a with an empty list of keys rather than none, which JSON would write as null.
+func withKeys(a AgencyView) AgencyView {
+	if a.Keys == nil {
+		a.Keys = []string{}
+	}
+	return a
 }
 
 // receipt serves the receipt of a document hash, also for an unknown hash (an absence proof). With
@@ -139,6 +178,9 @@ func (p *public) consistency(w http.ResponseWriter, r *http.Request) {
 	if p.failed(w, err, "consistency") {
 		return
 	}
+	if v.Proof == nil {
+		v.Proof = []HexBytes{} // from == to, or equal logs: an empty proof, not null
+	}
 	// Both checkpoints are signed history: the answer never changes.
 	w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 	writeJSON(w, http.StatusOK, v)
@@ -168,6 +210,11 @@ func (p *public) proposals(w http.ResponseWriter, _ *http.Request) {
 	}
 	if ps == nil {
 		ps = []ProposalView{}
+	}
+	for i := range ps {
+		if ps[i].Approvals == nil {
+			ps[i].Approvals = []string{}
+		}
 	}
 	w.Header().Set("Cache-Control", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{"proposals": ps})

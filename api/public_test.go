@@ -31,7 +31,7 @@ func newPublic(t *testing.T) (*fakeBackend, http.Handler) {
 	t.Helper()
 	f := newFakeBackend()
 	f.agencies["land-registry"] = "Land Registry <North>"
-	return f, PublicHandler(f, discardLogger())
+	return f, PublicHandler(f, PublicOptions{}, discardLogger())
 }
 
 func TestPublicAnchor(t *testing.T) {
@@ -180,7 +180,7 @@ func TestPublicHeaders(t *testing.T) {
 		{http.MethodGet, "/v1/anchors/" + hexOf(docHash(2)), http.StatusNotFound},
 		{http.MethodGet, "/v1/anchors/xyz", http.StatusBadRequest},
 		{http.MethodGet, "/nope", http.StatusNotFound},
-		{http.MethodGet, "/", http.StatusNotFound},
+		{http.MethodGet, "/index.htm", http.StatusNotFound},
 		{http.MethodGet, "/v1/anchors", http.StatusNotFound},
 		{http.MethodGet, "/v1/anchors/", http.StatusNotFound},
 		{http.MethodGet, "/v1/txs/" + hexOf(docHash(1)), http.StatusNotFound}, // agency only

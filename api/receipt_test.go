@@ -57,7 +57,7 @@ func newProofPublic(t *testing.T) (*consistencyBackend, http.Handler) {
 	p0, p1 := docHash(600), docHash(601)
 	f.consistency = ConsistencyView{From: cp.Checkpoint, To: to, Proof: []HexBytes{p0[:], p1[:]}}
 	c := &consistencyBackend{fakeBackend: f}
-	return c, PublicHandler(c, discardLogger())
+	return c, PublicHandler(c, PublicOptions{}, discardLogger())
 }
 
 // wantExtraHeaders checks the security headers of a response that need not be JSON.

@@ -46,6 +46,8 @@ type Backend interface {
 	LatestCheckpoint() (CheckpointView, error)
 	// Consistency proves that the log at checkpoint to extends the log at checkpoint from.
 	Consistency(from, to uint64) (ConsistencyView, error)
+	// Genesis returns the chain's genesis document (CometBFT's JSON): the trust root of receipts.
+	Genesis() ([]byte, error)
 }
 
 // CheckpointView is the body of GET /v1/checkpoints/latest.

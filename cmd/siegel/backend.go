@@ -15,10 +15,13 @@ import (
 
 // backend adapts the node's parts to the API's Backend interface.
 type backend struct {
-	st   *store.Store
-	app  *app.App
-	node *consensus.Node
+	st      *store.Store
+	app     *app.App
+	node    *consensus.Node
+	genesis []byte // the genesis file's bytes
 }
+
+func (b *backend) Genesis() ([]byte, error) { return b.genesis, nil }
 
 var _ api.Backend = (*backend)(nil)
 

@@ -3,11 +3,14 @@ package main
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/siegel-notary/siegel/api"
 )
 
 // nodeConfig is Siegel's own part of a node's configuration, in HOME/config/siegel.toml. CometBFT's
@@ -26,7 +29,23 @@ type nodeConfig struct {
 	CometLogLevel string `toml:"comet_log_level"`
 	// CommitWait is how long a submission waits for its commit before answering "pending". Default 20s.
 	CommitWait duration `toml:"commit_wait"`
+	// APIRatePerSecond and APIRateBurst limit each client of the public API (an IP address; an IPv6
+	// /64): requests per second, sustained, and at once after a pause. Defaults 20 and 60.
+	APIRatePerSecond float64 `toml:"api_rate_per_second"`
+	APIRateBurst     int     `toml:"api_rate_burst"`
+	// APIRateLimitDisabled turns the limit off (when the reverse proxy in front limits already).
+	APIRateLimitDisabled bool `toml:"api_rate_limit_disabled"`
+	// APITrustedProxies are the reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the
+	// client of the public API. Default loopback: a proxy on the same host.
+	APITrustedProxies []string `toml:"api_trusted_proxies"`
+	// APIRateLimitExempt are clients (CIDRs or addresses) the limit never applies to (the operator's own
+	// tools and monitoring). Default none; a testnet's nodes exempt loopback, for load tests. A client
+	// named by a trusted proxy is judged by that address.
+	APIRateLimitExempt []string `toml:"api_rate_limit_exempt"`
 }
+
+// loopback are the loopback networks: the default of api_trusted_proxies, and what a testnet exempts.
+var loopback = []string{"127.0.0.0/8", "::1/128"}
 
 type duration struct{ time.Duration }
 
@@ -47,6 +66,10 @@ func defaultNodeConfig() nodeConfig {
 		LogLevel:      "info",
 		CometLogLevel: "warn",
 		CommitWait:    duration{20 * time.Second},
+
+		APIRatePerSecond:  api.DefaultRatePerSecond,
+		APIRateBurst:      api.DefaultBurst,
+		APITrustedProxies: append([]string(nil), loopback...),
 	}
 }
 
@@ -75,7 +98,43 @@ func (c nodeConfig) validate() error {
 	if c.CommitWait.Duration < time.Second || c.CommitWait.Duration > 5*time.Minute {
 		return fmt.Errorf("config: commit_wait %s: want 1s to 5m", c.CommitWait.Duration)
 	}
+	if !(c.APIRatePerSecond > 0 && c.APIRatePerSecond <= 1e6) {
+		return fmt.Errorf("config: api_rate_per_second %v: want more than 0, at most 1000000", c.APIRatePerSecond)
+	}
+	if c.APIRateBurst < 1 || c.APIRateBurst > 1e6 {
+		return fmt.Errorf("config: api_rate_burst %d: want 1 to 1000000", c.APIRateBurst)
+	}
+	for name, l := range map[string][]string{"api_trusted_proxies": c.APITrustedProxies, "api_rate_limit_exempt": c.APIRateLimitExempt} {
+		if _, err := parsePrefixes(l); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// rateLimit is the public API's rate limit as configured; c is validated.
+func (c nodeConfig) rateLimit() api.RateLimit {
+	trusted, _ := parsePrefixes(c.APITrustedProxies)
+	exempt, _ := parsePrefixes(c.APIRateLimitExempt)
+	return api.RateLimit{RatePerSecond: c.APIRatePerSecond, Burst: c.APIRateBurst, Disabled: c.APIRateLimitDisabled,
+		TrustedProxies: trusted, Exempt: exempt}
+}
+
+// parsePrefixes parses CIDRs (10.0.0.0/8, fd00::/8) and single addresses (192.0.2.7).
+func parsePrefixes(l []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range l {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("%q: want a CIDR (10.0.0.0/8) or an address", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func nodeConfigPath(home string) string { return filepath.Join(home, "config", "siegel.toml") }
@@ -99,6 +158,12 @@ const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in con
 # metrics_addr:    Prometheus /metrics for Siegel and CometBFT ("" disables)
 # log_format:      text or json; log_level / comet_log_level: debug, info, warn, error
 # commit_wait:     how long a submission waits for its commit before answering "pending"
+# api_rate_per_second, api_rate_burst: per-client limit of the public API (requests per second,
+#                  sustained and at once); over it, 429 with Retry-After
+# api_rate_limit_disabled: true turns that limit off (if your reverse proxy limits already)
+# api_trusted_proxies: CIDRs of reverse proxies whose X-Forwarded-For names the client (the
+#                  right-most address that is not one of them); from anyone else it is ignored
+# api_rate_limit_exempt: CIDRs of clients never limited (your own tools and monitoring)
 
 `
 

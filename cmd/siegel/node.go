@@ -155,9 +155,19 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		logger.Info("node stopped")
 	}()
 
-	b := &backend{st: st, app: a, node: node}
+	genesis, err := os.ReadFile(consensus.GenesisFile(home))
+	if err != nil {
+		return fmt.Errorf("read genesis: %w", err)
+	}
+	b := &backend{st: st, app: a, node: node, genesis: genesis}
+	limited := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "siegel_api_rate_limited_total", Help: "Requests to the public API answered 429 by the per-client rate limit.",
+	})
+	appReg.MustRegister(limited)
+	rl := nc.rateLimit()
+	rl.OnLimited = limited.Inc
 	servers := []*http.Server{
-		api.NewServer(nc.APIAddr, api.PublicHandler(b, logger), 15*time.Second, logger),
+		api.NewServer(nc.APIAddr, api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger), 15*time.Second, logger),
 		api.NewServer(nc.AgencyAddr, api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger), nc.CommitWait.Duration+15*time.Second, logger),
 	}
 	if metricsL != nil {

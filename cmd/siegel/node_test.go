@@ -73,6 +73,8 @@ func startNode(t *testing.T, home string, lf listenFlags) *testNode {
 	}
 	lf.apply(&nc)
 	nc.LogLevel = "warn"
+	// Tests look up thousands of documents from loopback; the limit itself is tested in package api.
+	nc.APIRateLimitExempt = append([]string(nil), loopback...)
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &testNode{home: home, lf: lf, cancel: cancel, done: make(chan error, 1)}
 	ready := make(chan running, 1)

@@ -145,25 +145,59 @@ func (s *Store) Validators(height uint64) (receipt.ValidatorSet, error) {
 // against a checkpoint whose signatures arrive a block later, while the state has moved on.
 type snapshots struct {
 	mu   sync.Mutex
-	list []heightSnap
+	list []*heightSnap
 }
 
+// heightSnap is the state of one height. Receipts read it without holding the list's lock: refs
+// counts the list (while it holds the snapshot) and each reader, and the last one out closes it.
 type heightSnap struct {
 	height uint64
 	snap   *pebble.Snapshot
+	refs   int // guarded by snapshots.mu
+	// head is what every receipt at this height shares (checkpoint, signatures, transitions), built by
+	// the first receipt once the checkpoint is signed; nil until then. Guarded by headMu.
+	headMu sync.Mutex
+	head   *receipt.Receipt
 }
 
 // keepSnapshots is how many recent heights stay provable.
 const keepSnapshots = 8
 
 func (s *Store) snapshot(height uint64) {
-	sn := s.db.NewSnapshot()
+	sn := &heightSnap{height: height, snap: s.db.NewSnapshot(), refs: 1}
 	s.snaps.mu.Lock()
 	defer s.snaps.mu.Unlock()
-	s.snaps.list = append(s.snaps.list, heightSnap{height, sn})
+	s.snaps.list = append(s.snaps.list, sn)
 	if len(s.snaps.list) > keepSnapshots {
-		_ = s.snaps.list[0].snap.Close()
+		s.snaps.unref(s.snaps.list[0])
 		s.snaps.list = s.snaps.list[1:]
+	}
+}
+
+// acquire returns the snapshot of height with a reference the caller must release, or nil.
+func (sn *snapshots) acquire(height uint64) *heightSnap {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	for _, x := range sn.list {
+		if x.height == height && x.refs > 0 {
+			x.refs++
+			return x
+		}
+	}
+	return nil
+}
+
+func (sn *snapshots) release(x *heightSnap) {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	sn.unref(x)
+}
+
+// unref drops a reference; sn.mu must be held.
+func (sn *snapshots) unref(x *heightSnap) {
+	x.refs--
+	if x.refs == 0 {
+		_ = x.snap.Close()
 	}
 }
 
@@ -171,6 +205,7 @@ func (sn *snapshots) closeAll() {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
 	for _, x := range sn.list {
+		x.refs = 0
 		_ = x.snap.Close()
 	}
 	sn.list = nil
@@ -199,17 +234,12 @@ func (s *Store) LatestSigned() (uint64, error) {
 // Receipt assembles the receipt for doc as of the signed checkpoint of height, from the state held for
 // that height.
 func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
-	s.snaps.mu.Lock()
-	defer s.snaps.mu.Unlock() // holding it keeps the snapshot open while we read
-	var snap *pebble.Snapshot
-	for _, x := range s.snaps.list {
-		if x.height == height {
-			snap = x.snap
-		}
-	}
-	if snap == nil {
+	x := s.snaps.acquire(height)
+	if x == nil {
 		return nil, fmt.Errorf("%w: %d", ErrNoSnapshot, height)
 	}
+	defer s.snaps.release(x)
+	snap := x.snap
 	get := func(k []byte) ([]byte, error) {
 		v, closer, err := snap.Get(k)
 		if errors.Is(err, pebble.ErrNotFound) {
@@ -221,18 +251,12 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 		defer closer.Close()
 		return append([]byte(nil), v...), nil
 	}
-	c, err := s.Checkpoint(height)
+	head, err := s.receiptHead(x)
 	if err != nil {
-		return nil, fmt.Errorf("store: checkpoint %d: %w", height, err)
-	}
-	sigs, err := s.Signatures(height)
-	if err != nil {
-		return nil, fmt.Errorf("store: signatures %d: %w", height, err)
-	}
-	r := &receipt.Receipt{Version: receipt.Version, DocHash: doc, Checkpoint: c, Signatures: sigs}
-	if r.Transitions, err = s.transitions(height); err != nil {
 		return nil, err
 	}
+	c := head.Checkpoint
+	r := &receipt.Receipt{Version: receipt.Version, DocHash: doc, Checkpoint: c, Signatures: head.Signatures, Transitions: head.Transitions}
 	if r.MapProof, err = tree.Prove(mapRead(get), doc); err != nil {
 		return nil, err
 	}
@@ -249,6 +273,31 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// receiptHead returns the parts every receipt at x's height shares, reading them once per height. They
+// never change once the checkpoint is signed; the slices are shared by the receipts and must not be
+// modified (receipts are encoded, never edited).
+func (s *Store) receiptHead(x *heightSnap) (*receipt.Receipt, error) {
+	x.headMu.Lock()
+	defer x.headMu.Unlock()
+	if x.head != nil {
+		return x.head, nil
+	}
+	c, err := s.Checkpoint(x.height)
+	if err != nil {
+		return nil, fmt.Errorf("store: checkpoint %d: %w", x.height, err)
+	}
+	sigs, err := s.Signatures(x.height)
+	if err != nil {
+		return nil, fmt.Errorf("store: signatures %d: %w", x.height, err)
+	}
+	h := &receipt.Receipt{Checkpoint: c, Signatures: sigs}
+	if h.Transitions, err = s.transitions(x.height); err != nil {
+		return nil, err
+	}
+	x.head = h
+	return h, nil
 }
 
 // transitions returns the validator-set changes from genesis up to the set that signs the checkpoint

@@ -24,7 +24,7 @@ var (
 // 20000-31999, below the kernel's ephemeral range (32768 and up), so that the outgoing connections of
 // running nodes cannot take a port between the moment it is chosen and the moment a node binds it; no
 // port is handed out twice in one test process.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	portsMu.Lock()
 	defer portsMu.Unlock()
@@ -54,7 +54,7 @@ type testNode struct {
 	r      running
 }
 
-func newDevHome(t *testing.T) (string, listenFlags) {
+func newDevHome(t testing.TB) (string, listenFlags) {
 	t.Helper()
 	home := t.TempDir()
 	lf := listenFlags{api: freeAddr(t), agency: freeAddr(t), metrics: freeAddr(t), p2p: freeAddr(t)}
@@ -65,7 +65,7 @@ func newDevHome(t *testing.T) (string, listenFlags) {
 }
 
 // startNode runs the node of home in a goroutine and waits until its listeners are up.
-func startNode(t *testing.T, home string, lf listenFlags) *testNode {
+func startNode(t testing.TB, home string, lf listenFlags) *testNode {
 	t.Helper()
 	nc, err := loadNodeConfig(home)
 	if err != nil {
@@ -90,7 +90,7 @@ func startNode(t *testing.T, home string, lf listenFlags) *testNode {
 	return n
 }
 
-func (n *testNode) stop(t *testing.T) {
+func (n *testNode) stop(t testing.TB) {
 	t.Helper()
 	if n.cancel == nil {
 		return

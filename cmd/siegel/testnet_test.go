@@ -46,7 +46,7 @@ func freeLayout(t *testing.T, dir string, n int) []testnetNode {
 }
 
 // waitReceipt fetches the receipt of doc once its checkpoint is signed, and decodes it.
-func waitReceipt(t *testing.T, ctx context.Context, c *api.Client, doc [32]byte, minHeight uint64) *receipt.Receipt {
+func waitReceipt(t testing.TB, ctx context.Context, c *api.Client, doc [32]byte, minHeight uint64) *receipt.Receipt {
 	t.Helper()
 	for {
 		raw, err := c.Receipt(ctx, doc)

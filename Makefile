@@ -35,7 +35,6 @@ deps: tools ## fetch Go modules and the Debian packages the tests drive
 
 # Debian packages the tests need: chromium (browser tests of the page), prometheus (its promtool checks
 # the alert rules). Installed when missing, with sudo when not root.
-DEB_PACKAGES := chromium prometheus
 tools:
 	@missing=""; command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
@@ -51,7 +50,7 @@ lint: ## gofmt and go vet
 
 # The Prometheus alert rules and their unit tests, and the example Prometheus configuration (deploy/).
 promtool: tools ## check and unit-test the alert rules in deploy/prometheus with promtool
-	promtool check rules deploy/prometheus/siegel-alerts.yml
+	promtool check rules deploy/siegel-rules.yml
 	promtool test rules deploy/prometheus/siegel-alerts.test.yml
 	promtool check config deploy/prometheus/prometheus.example.yml
 

@@ -124,6 +124,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	appReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cometReg := prometheus.NewRegistry()
 	m := newAppMetrics(appReg)
+	m.watchStore(st)
 	tracker := api.NewTracker()
 	a, err := app.New(st, app.Hooks{Committed: func(c app.Committed) {
 		m.committed(c)
@@ -167,8 +168,8 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	rl := nc.rateLimit()
 	rl.OnLimited = limited.Inc
 	servers := []*http.Server{
-		api.NewServer(nc.APIAddr, api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger), 15*time.Second, logger),
-		api.NewServer(nc.AgencyAddr, api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger), nc.CommitWait.Duration+15*time.Second, logger),
+		api.NewServer(nc.APIAddr, m.instrument("public", nil, api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger)), 15*time.Second, logger),
+		api.NewServer(nc.AgencyAddr, m.instrument("agency", nil, api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger)), nc.CommitWait.Duration+15*time.Second, logger),
 	}
 	if metricsL != nil {
 		h := promhttp.HandlerFor(prometheus.Gatherers{appReg, cometReg}, promhttp.HandlerOpts{})

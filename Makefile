@@ -62,7 +62,8 @@ e2e: deps ## the long form of the end-to-end fault suite (real processes, minute
 	SIEGEL_E2E_LONG=1 $(GO) test -count=1 -timeout 30m -run 'TestE2E' -v ./cmd/siegel
 
 fuzz: ## run each fuzz target for FUZZTIME (corpus in testdata/fuzz)
-	$(GO) test -run=^$$ -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./app/tx
+	$(GO) test -run=^$$ -fuzz=FuzzDecode$$ -fuzztime=$(FUZZTIME) ./app/tx
+	$(GO) test -run=^$$ -fuzz=FuzzDecodeMeta -fuzzminimizetime=2000x -fuzztime=$(FUZZTIME) ./app/tx
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeRecord -fuzztime=$(FUZZTIME) ./receipt
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeMapProof -fuzztime=$(FUZZTIME) ./receipt
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./receipt

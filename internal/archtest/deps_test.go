@@ -27,6 +27,7 @@ var rules = []rule{
 	{pkg: "app", ours: []string{"store", "store/tree", "app/tx", "receipt"},
 		forbiddenDirect: []string{"net", "net/", "os", "os/", "time/tzdata", "math/rand", "math/rand/v2", "github.com/prometheus/"}},
 	{pkg: "consensus"},
+	{pkg: "p2p", ours: []string{"app/tx"}, forbiddenDeep: []string{"cometbft", "pebble"}},
 	{pkg: "api", ours: []string{"receipt", "app/tx"}},
 }
 

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,12 +36,6 @@ var notFromSiegel = map[string]string{
 	"up":                          "Prometheus itself, per scraped target",
 	"node_filesystem_avail_bytes": "node_exporter on the node's host",
 	"node_filesystem_size_bytes":  "node_exporter on the node's host",
-}
-
-// fedByHook are the metrics that exist in a scrape only once the node calls a hook of metrics.go.
-// TestDeployMetricsExist reports them missing only when the hook is called.
-var fedByHook = map[string]*atomic.Bool{
-	"siegel_api_requests_total": &wired.http,
 }
 
 // promQL words that are never metric names: keywords, aggregation operators (which may be followed
@@ -379,10 +372,6 @@ func TestDeployMetricsExist(t *testing.T) {
 			continue
 		}
 		if s.hasMetric(m) {
-			continue
-		}
-		if hook, ok := fedByHook[m]; ok && !hook.Load() {
-			t.Logf("%s (used by %s) is fed by a hook node.go does not call yet", m, strings.Join(uses[m], ", "))
 			continue
 		}
 		slices.Sort(uses[m])

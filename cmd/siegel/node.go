@@ -161,15 +161,11 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		return fmt.Errorf("read genesis: %w", err)
 	}
 	b := &backend{st: st, app: a, node: node, genesis: genesis}
-	limited := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "siegel_api_rate_limited_total", Help: "Requests to the public API answered 429 by the per-client rate limit.",
-	})
-	appReg.MustRegister(limited)
 	rl := nc.rateLimit()
-	rl.OnLimited = limited.Inc
+	rl.OnLimited = m.limited.Inc
 	servers := []*http.Server{
-		api.NewServer(nc.APIAddr, m.instrument("public", nil, api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger)), 15*time.Second, logger),
-		api.NewServer(nc.AgencyAddr, m.instrument("agency", nil, api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger)), nc.CommitWait.Duration+15*time.Second, logger),
+		api.NewServer(nc.APIAddr, m.instrument("public", api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger)), 15*time.Second, logger),
+		api.NewServer(nc.AgencyAddr, m.instrument("agency", api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger)), nc.CommitWait.Duration+15*time.Second, logger),
 	}
 	if metricsL != nil {
 		h := promhttp.HandlerFor(prometheus.Gatherers{appReg, cometReg}, promhttp.HandlerOpts{})

@@ -268,3 +268,15 @@ func (f *fakeBackend) Agency(id string) (AgencyView, error) {
 }
 
 func (f *fakeBackend) Proposals() ([]ProposalView, error) { return nil, nil }
+
+// withProofs gives f a receipt, a signed latest checkpoint and a consistency proof from it to height 30.
+func withProofs(f *fakeBackend) {
+	f.receipt = testReceipt()
+	cp := testReceipt()
+	h := cp.Checkpoint.Hash()
+	f.checkpoint = CheckpointView{Checkpoint: cp.Checkpoint, AppHash: h[:], Signatures: cp.Signatures}
+	to := cp.Checkpoint
+	to.Height, to.LogSize = 30, 20
+	p0, p1 := docHash(600), docHash(601)
+	f.consistency = ConsistencyView{From: cp.Checkpoint, To: to, Proof: []HexBytes{p0[:], p1[:]}}
+}

@@ -731,14 +731,7 @@ func newDocBackend() *docBackend {
 		docHash(3): {Height: 31, Time: time.Unix(1_800_000_100, 0), Reason: 4},
 	}
 	f.agencies["land-registry"] = "Land Registry <North>"
-	f.receipt = testReceipt()
-	cp := testReceipt()
-	h := cp.Checkpoint.Hash()
-	f.checkpoint = CheckpointView{Checkpoint: cp.Checkpoint, AppHash: h[:], Signatures: cp.Signatures}
-	to := cp.Checkpoint
-	to.Height, to.LogSize = 30, 20
-	p0, p1 := docHash(600), docHash(601)
-	f.consistency = ConsistencyView{From: cp.Checkpoint, To: to, Proof: []HexBytes{p0[:], p1[:]}}
+	withProofs(f)
 	power, zero := int64(10), int64(0)
 	return &docBackend{
 		fakeBackend: f,

@@ -48,14 +48,7 @@ func (c *consistencyBackend) Consistency(from, to uint64) (ConsistencyView, erro
 func newProofPublic(t *testing.T) (*consistencyBackend, http.Handler) {
 	t.Helper()
 	f := newFakeBackend()
-	f.receipt = testReceipt()
-	cp := testReceipt()
-	h := cp.Checkpoint.Hash()
-	f.checkpoint = CheckpointView{Checkpoint: cp.Checkpoint, AppHash: h[:], Signatures: cp.Signatures}
-	to := cp.Checkpoint
-	to.Height, to.LogSize = 30, 20
-	p0, p1 := docHash(600), docHash(601)
-	f.consistency = ConsistencyView{From: cp.Checkpoint, To: to, Proof: []HexBytes{p0[:], p1[:]}}
+	withProofs(f)
 	c := &consistencyBackend{fakeBackend: f}
 	return c, PublicHandler(c, PublicOptions{}, discardLogger())
 }

@@ -36,10 +36,25 @@ var webTypes = map[string]string{
 	".wasm": "application/wasm",
 }
 
-// asset is an embedded file with what serving it needs, computed once.
+// asset is an embedded file with what serving it needs. Its gzip form is made on the first request
+// that accepts it (the verifier is 4 MB: compressing it at every start would cost each node a second of
+// CPU for a page it may never serve); gz stays nil when compression does not pay.
 type asset struct {
-	body, gz    []byte
+	body        []byte
 	ctype, etag string
+	gzOnce      sync.Once
+	gz          []byte
+}
+
+func (a *asset) gzipped() []byte {
+	a.gzOnce.Do(func() {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		if _, err := zw.Write(a.body); err == nil && zw.Close() == nil && buf.Len() < len(a.body) {
+			a.gz = buf.Bytes()
+		}
+	})
+	return a.gz
 }
 
 var (
@@ -64,11 +79,6 @@ func loadAssets() map[string]*asset {
 			}
 			sum := sha256.Sum256(b)
 			a := &asset{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:12]) + `"`}
-			var buf bytes.Buffer
-			zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-			if _, err := zw.Write(b); err == nil && zw.Close() == nil && buf.Len() < len(b) {
-				a.gz = buf.Bytes()
-			}
 			assets[strings.TrimPrefix(p, "web/")] = a
 			return nil
 		})
@@ -123,9 +133,11 @@ func serveAsset(w http.ResponseWriter, r *http.Request, name, csp string) {
 		return
 	}
 	body := a.body
-	if a.gz != nil && acceptsGzip(r) {
-		h.Set("Content-Encoding", "gzip")
-		body = a.gz
+	if acceptsGzip(r) {
+		if gz := a.gzipped(); gz != nil {
+			h.Set("Content-Encoding", "gzip")
+			body = gz
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)

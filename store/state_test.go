@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -204,6 +206,71 @@ func TestSnapshotsKept(t *testing.T) {
 	if _, err := s.Receipt(hash("doc 5"), top-1); !errors.Is(err, ErrNoSnapshot) {
 		t.Errorf("after reopening: Receipt: %v; want ErrNoSnapshot", err)
 	}
+}
+
+// TestReceiptsWhileBlocksCommit: receipts are built without the snapshot list's lock, while blocks
+// commit and push the oldest snapshots out. Every receipt either verifies against its checkpoint or
+// says its height is no longer held; none reads a closed snapshot (run with -race).
+func TestReceiptsWhileBlocksCommit(t *testing.T) {
+	s := openStore(t, t.TempDir(), nil)
+	defer closeStore(t, s)
+	c := newAuthChain(t, s)
+	c.block(false, hash("doc 1"))
+	c.block(false, hash("doc 2"))
+	trust := receipt.TrustRoot{ChainID: stateChain, Validators: c.set}
+	stop := make(chan struct{})
+	errs := make(chan error, 4)
+	var built, gone atomic.Int64
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := uint64(g); ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				h, err := s.LatestSigned()
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Heights down to the oldest held, which the next block releases.
+				if back := n % keepSnapshots; h > back+1 {
+					h -= back
+				}
+				r, err := s.Receipt(hash("doc 1"), h)
+				if errors.Is(err, ErrNoSnapshot) {
+					gone.Add(1)
+					continue
+				}
+				if err != nil {
+					errs <- fmt.Errorf("receipt at %d: %w", h, err)
+					return
+				}
+				if _, err := receipt.Verify(r, trust); err != nil {
+					errs <- fmt.Errorf("receipt at %d: %w", h, err)
+					return
+				}
+				built.Add(1)
+			}
+		}()
+	}
+	for i := range 3 * keepSnapshots {
+		c.block(false, hash(fmt.Sprint("later ", i)))
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if built.Load() == 0 {
+		t.Error("no receipt was built while blocks committed")
+	}
+	t.Logf("%d receipts built, %d found their height released", built.Load(), gone.Load())
 }
 
 // TestReceiptSnapshotIsolation: the receipt of height h shows the state of h, whatever later blocks

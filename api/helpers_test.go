@@ -107,6 +107,12 @@ func (f *fakeBackend) setTx(o TxOutcome) {
 	f.txs[o.Hash] = o
 }
 
+func (f *fakeBackend) Metadata(doc [32]byte) (*tx.Metadata, error) { return nil, ErrNotFound }
+
+func (f *fakeBackend) PublishMetadata(context.Context, []byte) error {
+	return &RejectedError{Reason: "not_anchored"}
+}
+
 func (f *fakeBackend) Genesis() ([]byte, error) {
 	return []byte(`{"genesis_time":"2026-01-01T00:00:00Z","chain_id":"siegel-test","validators":[{"address":"AB","pub_key":{"type":"tendermint/PubKeyEd25519","value":"AAAA"},"power":"10","name":"v0"}]}`), nil
 }

@@ -108,6 +108,15 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool)
 	if m.Digest() != *a.MetaDigest {
 		return reject(ReasonDigestMismatch, nil)
 	}
+	if dt, ok := m.Field(tx.FieldDocType); ok {
+		ok, err := n.chain.DocTypeAllowed(a.Agency, dt)
+		if err != nil {
+			return ignore(ReasonInternal, err)
+		}
+		if !ok {
+			return reject(ReasonDocType, fmt.Errorf("agency %q may not issue documents of type %q", a.Agency, dt))
+		}
+	}
 	has, err := n.store.Has(m.DocHash)
 	if err != nil {
 		return ignore(ReasonInternal, err)

@@ -109,18 +109,7 @@ func (c Config) validate() error {
 	case c.SyncServeRate < 0:
 		return fmt.Errorf("%w: sync serve rate %v", ErrConfig, c.SyncServeRate)
 	}
-	for _, a := range c.ListenAddrs {
-		if _, err := ma.NewMultiaddr(a); err != nil {
-			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, a, err)
-		}
-	}
-	if _, err := c.bootstrapPeers(); err != nil {
-		return err
-	}
-	if _, err := c.allowedPeers(); err != nil {
-		return err
-	}
-	return nil
+	return CheckAddrs(c.ListenAddrs, c.Bootstrap, c.AllowedPeers)
 }
 
 // bootstrapPeers parses Bootstrap, merging addresses of the same peer.
@@ -184,3 +173,19 @@ func Topic(chainID string) string { return "/siegel/" + chainID + "/meta/1" }
 
 // SyncProtocol returns the protocol ID of a chain's catch-up protocol.
 func SyncProtocol(chainID string) string { return "/siegel/" + chainID + "/meta-sync/1" }
+
+// CheckAddrs checks listen multiaddrs, bootstrap peers and allowed peer IDs as New does, so that a
+// node's configuration can be checked before anything starts.
+func CheckAddrs(listen, bootstrap, allowed []string) error {
+	for _, a := range listen {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, a, err)
+		}
+	}
+	c := Config{Bootstrap: bootstrap, AllowedPeers: allowed}
+	if _, err := c.bootstrapPeers(); err != nil {
+		return err
+	}
+	_, err := c.allowedPeers()
+	return err
+}

@@ -44,7 +44,7 @@ type testnetSpec struct {
 	Nodes   []testnetNode `json:"nodes"`
 }
 
-// testnetLayout assigns node i the ports base+10i .. base+10i+4 on 127.0.0.1.
+// testnetLayout assigns node i the ports base+10i .. base+10i+5 on 127.0.0.1 (the last for the gossip).
 func testnetLayout(dir string, n, base int) []testnetNode {
 	nodes := make([]testnetNode, n)
 	for i := range nodes {

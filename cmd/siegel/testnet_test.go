@@ -41,6 +41,7 @@ func freeLayout(t *testing.T, dir string, n int) []testnetNode {
 	for i := range nodes {
 		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
 		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
+		nodes[i].Gossip = gossipMultiaddr(freeAddr(t))
 	}
 	return nodes
 }

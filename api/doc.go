@@ -3,7 +3,7 @@
 // Two listeners, two handlers, so that an operator can expose them differently:
 //   - Public (read-only, for citizens and anyone): GET /v1/status, GET /v1/anchors/{sha256-hex} (with
 //     the document's metadata when it is public), receipts, checkpoints, the registry, the web page.
-//     No route writes anything; every other method gets 405. Restricted metadata never leaves it.
+//     No route writes anything; every other method gets 405. Restricted metadata is never shown there.
 //   - Agency (for registered agencies; keep it on an internal network): POST /v1/anchors takes a signed
 //     transaction and answers once it is committed or rejected; GET /v1/txs/{hash}; POST /v1/metadata
 //     takes a signed metadata message and answers once the node has checked it against the chain,

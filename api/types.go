@@ -138,6 +138,10 @@ type AnchorView struct {
 	TxIndex    uint32    `json:"tx_index"`
 	Entry      uint32    `json:"entry"`
 	MetaDigest string    `json:"metadata_digest,omitempty"`
+	// Metadata is the document's metadata when the anchor committed to some (MetaDigest) and the node
+	// holds it and it is public. MetaDigest without Metadata: the node has not received the metadata
+	// yet, or it is restricted; the public API does not say which.
+	Metadata *MetadataView `json:"metadata,omitempty"`
 	// Revocation is set when Status is "revoked".
 	Revocation *RevocationView `json:"revocation,omitempty"`
 }

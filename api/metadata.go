@@ -227,3 +227,10 @@ func (a *agency) metadata(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, metadataView(m))
 	}
 }
+
+// KnownRejection reports whether reason is one of the documented codes of POST /v1/metadata's 422
+// answers (the others are answered as "rejected").
+func KnownRejection(reason string) bool {
+	_, ok := metadataRejections[reason]
+	return ok
+}

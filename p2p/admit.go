@@ -231,9 +231,16 @@ func (n *Node) Publish(ctx context.Context, raw []byte) error {
 	return nil
 }
 
-// NotifyCommitted tells the node that a block committed anchors of docs, so that messages waiting for
-// them are looked at again at once. Without it they are, every Config.PendingPoll.
-func (n *Node) NotifyCommitted(docs [][32]byte) { n.pending.wake(docs) }
+// NotifyCommitted tells the node that a block committed anchors of docs with metadata digests, so that
+// messages waiting for them are looked at again at once (without it they are, every
+// Config.PendingPoll), and so that what gossip does not bring is fetched from peers soon after
+// (Config.CommitSyncDelay) rather than at the next periodic round.
+func (n *Node) NotifyCommitted(docs [][32]byte) {
+	n.pending.wake(docs)
+	if len(docs) > 0 {
+		poke(n.sync.committed)
+	}
+}
 
 // pending is the bounded queue of messages waiting for their anchor. Each waiting message is a
 // goroutine of gossipsub's validation (bounded by the validator concurrency) or a Publish call.

@@ -465,7 +465,7 @@ func xssChecks(t *testing.T, e *browserEnv) {
 		t.Fatal(err)
 	}
 	metaDoc := sha256.Sum256([]byte("Bescheid mit Angaben"))
-	anchorWithMeta(t, e.node.r.AgencyURL, xssKey, "xss-office", metaDoc, tx.Public, true,
+	mustAnchorWithMeta(t, e.node.r.AgencyURL, xssKey, "xss-office", metaDoc, tx.Public, true,
 		tx.Field{Key: tx.FieldTitle, Value: `<img src=x onerror=alert("meta")>`},
 		tx.Field{Key: tx.FieldIssuerOffice, Value: `<script>alert("meta")</script>`},
 		tx.Field{Key: "__proto__", Value: `"><svg onload=alert("proto")>`},
@@ -511,10 +511,10 @@ func xssChecks(t *testing.T, e *browserEnv) {
 	}
 }
 
-// anchorWithMeta anchors doc for the agency agencyID with key, committing to the digest of metadata
+// mustAnchorWithMeta anchors doc for the agency agencyID with key, committing to the digest of metadata
 // with the given visibility and fields (what `siegel anchor --meta` does), and, if publish is set,
 // publishes the signed metadata through the agency API, which waits until the node has stored it.
-func anchorWithMeta(t *testing.T, agencyURL string, key ed25519.PrivateKey, agencyID string, doc [32]byte,
+func mustAnchorWithMeta(t *testing.T, agencyURL string, key ed25519.PrivateKey, agencyID string, doc [32]byte,
 	vis tx.Visibility, publish bool, fields ...tx.Field) *tx.Metadata {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -562,7 +562,7 @@ func metadataChecks(t *testing.T, e *browserEnv) {
 	}
 	diploma := sha256.Sum256([]byte("Abiturzeugnis 2026, Gymnasium am Park"))
 	diplomaH := hex.EncodeToString(diploma[:])
-	anchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, diploma, tx.Public, true,
+	mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, diploma, tx.Public, true,
 		tx.Field{Key: tx.FieldDocType, Value: "diploma"},
 		tx.Field{Key: tx.FieldIssuerOffice, Value: "Sekretariat, Gymnasium am Park"},
 		tx.Field{Key: tx.FieldValidFrom, Value: "2026-07-01"},
@@ -614,7 +614,7 @@ func metadataChecks(t *testing.T, e *browserEnv) {
 	// metadata has not arrived.
 	secret := sha256.Sum256([]byte("Personenstandsurkunde 0815"))
 	secretH := hex.EncodeToString(secret[:])
-	sm := anchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, secret, tx.Restricted, true,
+	sm := mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, secret, tx.Restricted, true,
 		tx.Field{Key: tx.FieldDocType, Value: "civil-status"}, tx.Field{Key: "holder", Value: "Erika Mustermann"})
 	e.run("restricted metadata", chromedp.Navigate(e.base+"/?h="+secretH), chromedp.WaitVisible(`#meta[data-state="pending"]`, chromedp.ByQuery))
 	restrictedText := e.text("#meta")
@@ -644,7 +644,7 @@ func metadataChecks(t *testing.T, e *browserEnv) {
 	// A digest on chain, the metadata not published yet: "not received"; published, it appears.
 	later := sha256.Sum256([]byte("Bescheinigung, Angaben folgen"))
 	laterH := hex.EncodeToString(later[:])
-	lm := anchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, later, tx.Public, false, tx.Field{Key: tx.FieldTitle, Value: "Bescheinigung"})
+	lm := mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, later, tx.Public, false, tx.Field{Key: tx.FieldTitle, Value: "Bescheinigung"})
 	e.run("metadata not received", chromedp.Navigate(e.base+"/?h="+laterH), chromedp.WaitVisible(`#meta[data-state="pending"]`, chromedp.ByQuery))
 	if got := e.text("#meta"); got != restrictedText {
 		t.Errorf("not received yet %q differs from restricted %q", got, restrictedText)

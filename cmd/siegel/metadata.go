@@ -2,14 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 
+	"github.com/siegel-notary/siegel/api"
 	"github.com/siegel-notary/siegel/app/tx"
 )
 
@@ -111,21 +115,40 @@ func (m *metaFile) sign(chainID, agency string, key ed25519.PrivateKey, docs []d
 	return out, nil
 }
 
-// errNoAgency: the key is registered to no agency.
-var errNoAgency = errors.New("the key is not a registered key of any agency")
+// metaPublished is anchorResult.Metadata for metadata that the node stored and gossiped.
+const metaPublished = "published"
 
-// agencyOfKey finds the agency that key belongs to in the list.
-func agencyOfKey(agencies []agencyKeys, key ed25519.PublicKey) (string, error) {
-	for _, a := range agencies {
-		if slices.Contains(a.keys, [32]byte(key)) {
-			return a.id, nil
+// signMetadata finds the agency of key on the node, checks that it may issue the file's document type,
+// and signs the metadata of every document.
+func signMetadata(ctx context.Context, c *api.Client, chainID string, key ed25519.PrivateKey, meta *metaFile, docs []document) ([]signedMeta, error) {
+	as, err := c.Agencies(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list agencies: %w", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	var agency *api.AgencyView
+	for i := range as {
+		if slices.Contains(as[i].Keys, hex.EncodeToString(pub)) {
+			agency = &as[i]
 		}
 	}
-	return "", fmt.Errorf("%w (public key %x)", errNoAgency, []byte(key))
+	if agency == nil {
+		return nil, fmt.Errorf("%w (public key %x)", errNoAgency, []byte(pub))
+	}
+	if dt, ok := meta.Fields[tx.FieldDocType]; ok && len(agency.DocTypes) > 0 && !slices.Contains(agency.DocTypes, dt) {
+		return nil, fmt.Errorf("agency %s may issue documents of type %s, not %q (the consortium sets this)",
+			agency.ID, strings.Join(agency.DocTypes, ", "), dt)
+	}
+	return meta.sign(chainID, agency.ID, key, docs)
 }
 
-// agencyKeys is an agency's ID and current keys.
-type agencyKeys struct {
-	id   string
-	keys [][32]byte
+// publishOne publishes one signed metadata message and says how it went, for anchorResult.Metadata.
+func publishOne(ctx context.Context, c *api.Client, raw []byte) string {
+	if _, err := c.PublishMetadata(ctx, raw); err != nil {
+		return "not published: " + err.Error()
+	}
+	return metaPublished
 }
+
+// errNoAgency: the key is registered to no agency.
+var errNoAgency = errors.New("the key is not a registered key of any agency")

@@ -35,7 +35,7 @@ func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 }
 
 // freeLayout lays out n testnet nodes in dir on free loopback ports.
-func freeLayout(t *testing.T, dir string, n int) []testnetNode {
+func freeLayout(t testing.TB, dir string, n int) []testnetNode {
 	t.Helper()
 	nodes := testnetLayout(dir, n, 0)
 	for i := range nodes {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,7 +71,7 @@ func decode(raw []byte) (*tx.Metadata, verdict, bool) {
 
 // admit validates a decoded message m (whose encoding is raw) and stores it if it is valid. If its
 // anchor is not committed yet and wait is set, it waits for the commit in the pending queue.
-func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool) verdict {
+func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool, via Via) verdict {
 	if m.ChainID != n.cfg.ChainID {
 		return reject(ReasonWrongChain, fmt.Errorf("chain %q", m.ChainID))
 	}
@@ -122,11 +123,18 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool)
 		return ignore(ReasonInternal, err)
 	}
 	if has {
+		// Honest peers forward a message once, right after they first accept it; gossipsub drops the
+		// copies it has seen lately before they get here. A copy of a message stored here long ago is
+		// somebody replaying it.
+		if via == ViaGossip && !n.recent.has(m.DocHash, time.Now()) {
+			return reject(ReasonReplayed, fmt.Errorf("metadata of %x was stored here more than %v ago", m.DocHash[:8], n.cfg.ReplayWindow))
+		}
 		return verdict{outcome: duplicate, reason: ReasonDuplicate}
 	}
 	if err := n.store.Put(m.DocHash, raw); err != nil {
 		return ignore(ReasonInternal, err)
 	}
+	n.recent.add(m.DocHash, time.Now())
 	return verdict{outcome: stored}
 }
 
@@ -172,7 +180,7 @@ func (n *Node) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) 
 		// Our own Publish, which admitted the message before it handed it to gossipsub.
 		return pubsub.ValidationAccept
 	}
-	v := n.admitRaw(ctx, msg.Data, true)
+	v := n.admitRaw(ctx, msg.Data, true, ViaGossip)
 	n.count(v, ViaGossip, from)
 	switch v.outcome {
 	case stored:
@@ -183,12 +191,12 @@ func (n *Node) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) 
 	return pubsub.ValidationIgnore
 }
 
-func (n *Node) admitRaw(ctx context.Context, raw []byte, wait bool) verdict {
+func (n *Node) admitRaw(ctx context.Context, raw []byte, wait bool, via Via) verdict {
 	m, v, ok := decode(raw)
 	if !ok {
 		return v
 	}
-	return n.admit(ctx, m, raw, wait)
+	return n.admit(ctx, m, raw, wait, via)
 }
 
 // count reports a verdict to the metrics and the log.
@@ -212,11 +220,12 @@ func (n *Node) count(v verdict, via Via, from peer.ID) {
 // Publish validates raw, an encoded and signed metadata message, stores it and gossips it. If its anchor
 // is not committed here yet, Publish waits for the commit (at most Config.PendingTTL, or until ctx
 // ends). It returns a *RejectError for an invalid message. Publishing metadata that is stored already
-// gossips it again.
+// succeeds without gossiping it again: the other nodes would take the copy for a replay, and a node that
+// lacks it fetches it by catch-up.
 func (n *Node) Publish(ctx context.Context, raw []byte) error {
 	m, v, ok := decode(raw)
 	if ok {
-		v = n.admit(ctx, m, raw, true)
+		v = n.admit(ctx, m, raw, true, ViaPublish)
 	}
 	n.count(v, ViaPublish, n.host.ID())
 	switch v.outcome {
@@ -224,6 +233,8 @@ func (n *Node) Publish(ctx context.Context, raw []byte) error {
 		return &RejectError{Reason: v.reason, Err: v.err}
 	case ignored:
 		return fmt.Errorf("%w: %s: %v", ErrNotPublished, v.reason, v.err)
+	case duplicate:
+		return nil
 	}
 	if err := n.topic.Publish(ctx, raw); err != nil {
 		return fmt.Errorf("p2p: publish: %w", err)
@@ -338,5 +349,56 @@ func poke(c chan struct{}) {
 	select {
 	case c <- struct{}{}:
 	default:
+	}
+}
+
+// recentSet remembers which documents had their metadata stored lately (within Config.ReplayWindow),
+// to tell a gossiped copy that is an echo of honest forwarding from a replay. It is bounded: beyond
+// maxRecent entries the oldest are forgotten early.
+type recentSet struct {
+	window time.Duration
+	mu     sync.Mutex
+	at     map[[32]byte]time.Time
+	order  [][32]byte // in the order added; at holds the time of the latest add
+}
+
+const maxRecent = 1 << 18
+
+func newRecentSet(window time.Duration) *recentSet {
+	return &recentSet{window: window, at: map[[32]byte]time.Time{}}
+}
+
+func (r *recentSet) add(doc [32]byte, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pruneLocked(now)
+	if len(r.order) >= maxRecent {
+		old := r.order[0]
+		r.order = r.order[1:]
+		delete(r.at, old)
+	}
+	r.at[doc] = now
+	r.order = append(r.order, doc)
+}
+
+func (r *recentSet) has(doc [32]byte, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t, ok := r.at[doc]
+	return ok && now.Sub(t) <= r.window
+}
+
+// pruneLocked forgets the entries older than the window.
+func (r *recentSet) pruneLocked(now time.Time) {
+	i := 0
+	for ; i < len(r.order); i++ {
+		d := r.order[i]
+		if t, ok := r.at[d]; ok && now.Sub(t) <= r.window {
+			break
+		}
+		delete(r.at, d)
+	}
+	if i > 0 {
+		r.order = slices.Clone(r.order[i:]) // let the backing array shrink
 	}
 }

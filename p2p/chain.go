@@ -115,11 +115,12 @@ const (
 	ReasonDigestMismatch Reason = "digest_mismatch" // its digest is not the committed one
 	ReasonDocType        Reason = "doc_type"        // its doc_type is not one the agency may issue
 	ReasonUnrequested    Reason = "unrequested"     // a catch-up answer for a document not asked for
+	ReasonReplayed       Reason = "replayed"        // gossip of a message stored here longer ago than the replay window
 )
 
 // Reasons to ignore a message: it is neither stored nor forwarded, and nobody is penalised.
 const (
-	ReasonDuplicate Reason = "duplicate"  // metadata for the document is stored already
+	ReasonDuplicate Reason = "duplicate"  // metadata for the document was stored lately (or is published again)
 	ReasonQueueFull Reason = "queue_full" // it waited for its anchor and was pushed out by newer ones
 	ReasonExpired   Reason = "expired"    // its wait expired while consensus was catching up
 	ReasonInternal  Reason = "internal"   // reading the chain or writing the store failed
@@ -129,7 +130,7 @@ const (
 // RejectReasons and IgnoreReasons list every reason, for metrics that show each label from the start.
 var (
 	RejectReasons = []Reason{ReasonMalformed, ReasonOversized, ReasonWrongChain, ReasonBadSignature, ReasonNotAnchored,
-		ReasonNoCommitment, ReasonWrongAgency, ReasonKeyNotValid, ReasonDigestMismatch, ReasonDocType, ReasonUnrequested}
+		ReasonNoCommitment, ReasonWrongAgency, ReasonKeyNotValid, ReasonDigestMismatch, ReasonDocType, ReasonUnrequested, ReasonReplayed}
 	IgnoreReasons = []Reason{ReasonDuplicate, ReasonQueueFull, ReasonExpired, ReasonInternal, ReasonShutdown}
 )
 

@@ -32,6 +32,11 @@ type Config struct {
 	MaxPending int
 	// PendingTTL is how long a message waits for its anchor before it is rejected. Default 30s.
 	PendingTTL time.Duration
+	// ReplayWindow is how long after storing a message the node takes a gossiped copy of it for an
+	// echo of honest forwarding (ignored); later copies are replays (rejected, the sender penalised).
+	// It must exceed PendingTTL: honest peers may hold a message that long before they forward it.
+	// Default PendingTTL + 1m.
+	ReplayWindow time.Duration
 	// PendingPoll is how often waiting messages look at the chain again, besides when NotifyCommitted
 	// wakes them. Default 1s.
 	PendingPoll time.Duration
@@ -62,6 +67,10 @@ type Config struct {
 	// Scores (default 1s).
 	heartbeat    time.Duration
 	scoreInspect time.Duration
+	// seenTTL is how long gossipsub drops copies of a message it has seen (default gossipsub's 2m, or
+	// ReplayWindow + 1m if that is longer);
+	// it must exceed ReplayWindow, so that an echo never reaches the validator as a "replay".
+	seenTTL time.Duration
 }
 
 // ErrConfig is returned by New for an invalid configuration.
@@ -82,6 +91,8 @@ func (c Config) withDefaults() Config {
 	}
 	def(&c.PendingTTL, 30*time.Second)
 	def(&c.PendingPoll, time.Second)
+	def(&c.ReplayWindow, c.PendingTTL+time.Minute)
+	def(&c.seenTTL, max(2*time.Minute, c.ReplayWindow+time.Minute))
 	def(&c.SyncInterval, time.Minute)
 	def(&c.ResyncInterval, 30*time.Second)
 	def(&c.SyncTimeout, 10*time.Second)
@@ -111,6 +122,8 @@ func (c Config) validate() error {
 	case c.PendingTTL < 0 || c.PendingPoll < 0 || c.SyncInterval < 0 || c.ResyncInterval < 0 ||
 		c.SyncTimeout < 0 || c.CommitSyncDelay < 0 || c.DialTimeout < 0 || c.RedialMax < time.Second:
 		return fmt.Errorf("%w: negative duration, or redial max under 1s", ErrConfig)
+	case c.ReplayWindow <= c.PendingTTL || c.ReplayWindow >= c.seenTTL:
+		return fmt.Errorf("%w: replay window %v, want more than the pending TTL %v and less than %v", ErrConfig, c.ReplayWindow, c.PendingTTL, c.seenTTL)
 	case c.SyncServeRate < 0:
 		return fmt.Errorf("%w: sync serve rate %v", ErrConfig, c.SyncServeRate)
 	}

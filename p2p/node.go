@@ -44,6 +44,7 @@ type Node struct {
 	relay     pubsub.RelayCancelFunc
 	bootstrap []peer.AddrInfo
 	pending   *pending
+	recent    *recentSet
 	penalties penalties
 
 	// ctx ends when the node closes; wg waits for its goroutines.
@@ -112,6 +113,7 @@ func New(ctx context.Context, cfg Config, chain Chain, store MetaStore, metrics 
 		topicName:    Topic(cfg.ChainID),
 		bootstrap:    bootstrap,
 		pending:      newPending(cfg.MaxPending, metrics.Pending),
+		recent:       newRecentSet(cfg.ReplayWindow),
 		ctx:          nctx,
 		cancel:       cancel,
 		connected:    make(chan struct{}, 1),
@@ -156,6 +158,7 @@ func (n *Node) startPubSub() error {
 			h := sha256.Sum256(m.Data)
 			return string(h[:])
 		}),
+		pubsub.WithSeenMessagesTTL(n.cfg.seenTTL),
 		pubsub.WithMaxMessageSize(64<<10),
 		pubsub.WithValidateQueueSize(256),
 		pubsub.WithValidateThrottle(max(8192, concurrency)),

@@ -57,6 +57,13 @@ func TestRejections(t *testing.T) {
 
 	never := meta("never-anchored")
 
+	// Valid metadata that the judge stored long ago (no time it remembers): a gossiped copy is a replay.
+	replayed := meta("replayed")
+	chain.commitMeta(replayed)
+	if err := judge.store.Put(replayed.DocHash, replayed.Encode()); err != nil {
+		t.Fatal(err)
+	}
+
 	cases := []struct {
 		name string
 		raw  []byte
@@ -74,6 +81,7 @@ func TestRejections(t *testing.T) {
 		{"malformed", []byte("this is not metadata"), ReasonMalformed},
 		{"truncated", forged.Encode()[:100], ReasonMalformed},
 		{"never anchored", never.Encode(), ReasonNotAnchored},
+		{"replayed", replayed.Encode(), ReasonReplayed},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,14 +120,15 @@ func TestRejections(t *testing.T) {
 			t.Errorf("invalid metadata for %x stored", m.DocHash[:4])
 		}
 	}
-	if n, want := judge.store.Len(), judge.metrics.acceptedVia(ViaGossip); n != want {
-		t.Errorf("stored %d messages, want the %d valid ones", n, want)
+	if n, want := judge.store.Len(), judge.metrics.acceptedVia(ViaGossip)+1; n != want {
+		t.Errorf("stored %d messages, want the %d valid ones and the one stored long ago", n, want)
 	}
 }
 
-// TestReplayIgnored sends metadata that the node has stored already: it is ignored, not forwarded,
-// and the sender is not penalised, both when gossipsub recognises the message and when only the store
-// does.
+// TestReplayIgnored sends metadata that the node has stored lately: it is ignored, not forwarded, and
+// the sender is not penalised, both when gossipsub recognises the message and when only the store does
+// (the copy of a message the node just fetched by catch-up, say). A copy of a message stored long ago
+// is a replay: TestRejections.
 func TestReplayIgnored(t *testing.T) {
 	chain := newChain()
 	judge := startNode(t, testConfig("replay"), chain, nil)
@@ -140,12 +149,13 @@ func TestReplayIgnored(t *testing.T) {
 	waitFor(t, 10*time.Second, "the message behind the node", func() bool { return behind.received(m.Encode()) })
 	sender.publish(t, m.Encode()) // the same bytes again, from the same peer: a duplicate to gossipsub
 
-	// Stored by other means (catch-up, say): only the store knows it.
+	// Stored a moment ago by other means (catch-up, say): only the store knows it.
 	known := meta("known")
 	chain.commitMeta(known)
 	if err := judge.store.Put(known.DocHash, known.Encode()); err != nil {
 		t.Fatal(err)
 	}
+	judge.recent.add(known.DocHash, time.Now())
 	sender.publish(t, known.Encode())
 	waitFor(t, 5*time.Second, "the duplicate to be ignored", func() bool { return judge.metrics.ignoredFor(ReasonDuplicate) == 1 })
 

@@ -262,7 +262,7 @@ func (n *Node) fetch(ctx context.Context, docs [][32]byte) int {
 				v, ok = reject(ReasonUnrequested, fmt.Errorf("document %x", m.DocHash[:8])), false
 			}
 			if ok {
-				v = n.admit(ctx, m, raw, false)
+				v = n.admit(ctx, m, raw, false, ViaSync)
 			}
 			n.count(v, ViaSync, p)
 			switch v.outcome {

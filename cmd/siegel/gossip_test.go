@@ -159,6 +159,14 @@ func TestMetadataGossip(t *testing.T) {
 		t.Errorf("node1 has %v gossip peers, want 3", v)
 	}
 
+	// Publishing again what is stored already succeeds and is not gossiped again (the others would take
+	// it for a replay).
+	out, code := runCLI(t, "metadata", "publish", "--node", "http://"+n.spec.Nodes[0].Agency, "--key", n.key,
+		"--meta", writeMetaFile(t, "public", "Zeugnis"), "--hash", fmt.Sprintf("%x", public[0].Hash))
+	if code != 0 || !strings.Contains(out, "metadata published") {
+		t.Fatalf("metadata publish again: exit %d: %s", code, out)
+	}
+
 	// Node 3 is down while more metadata is published; after its restart it fetches what it missed.
 	n.nodes[3].stop(t)
 	missed := metaDocuments("while-down", 6)
@@ -172,7 +180,7 @@ func TestMetadataGossip(t *testing.T) {
 
 	// Node 2's metadata is wiped; after its restart it rebuilds all of it from its peers.
 	n.nodes[2].stop(t)
-	out, code := runCLI(t, "metadata", "wipe", "--home", n.spec.Nodes[2].Home)
+	out, code = runCLI(t, "metadata", "wipe", "--home", n.spec.Nodes[2].Home)
 	if code != 0 || !strings.Contains(out, "deleted 21 metadata messages") {
 		t.Fatalf("metadata wipe: exit %d: %s", code, out)
 	}
@@ -181,13 +189,19 @@ func TestMetadataGossip(t *testing.T) {
 	if v := n.scrape(t, 2).value(t, "siegel_metadata_catchup_missing"); v != 0 {
 		t.Errorf("node2 still misses %v after rebuilding", v)
 	}
+	// Honest nodes never had a reason to reject anything.
+	for i := range 4 {
+		if v := n.scrape(t, i).sum("siegel_metadata_messages_total", "result", "rejected"); v != 0 {
+			t.Errorf("node%d rejected %v metadata messages", i, v)
+		}
+	}
 }
 
 // TestMetadataRejectReasonsKnown: every reason the node gives for refusing a published message is a
-// documented error code of the agency API (the catch-up-only reason aside).
+// documented error code of the agency API (the reasons that only catch-up or gossip give aside).
 func TestMetadataRejectReasonsKnown(t *testing.T) {
 	for _, r := range p2p.RejectReasons {
-		if r != p2p.ReasonUnrequested && !api.KnownRejection(string(r)) {
+		if r != p2p.ReasonUnrequested && r != p2p.ReasonReplayed && !api.KnownRejection(string(r)) {
 			t.Errorf("reason %q is not a documented code of POST /v1/metadata", r)
 		}
 	}

@@ -199,6 +199,19 @@ func (m *testMetrics) acceptedVia(v Via) int    { return m.get(func() int { retu
 func (m *testMetrics) rejectedFor(r Reason) int { return m.get(func() int { return m.rejected[r] }) }
 func (m *testMetrics) ignoredFor(r Reason) int  { return m.get(func() int { return m.ignored[r] }) }
 func (m *testMetrics) pendingNow() int          { return m.get(func() int { return m.pending }) }
+
+// roundsDone counts the finished catch-up rounds.
+func (m *testMetrics) roundsDone() int {
+	return m.get(func() int {
+		n := 0
+		for _, p := range m.progress {
+			if p.Done {
+				n++
+			}
+		}
+		return n
+	})
+}
 func (m *testMetrics) totalRejected() int {
 	return m.get(func() int {
 		n := 0

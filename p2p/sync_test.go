@@ -109,6 +109,8 @@ func TestWipedStoreRebuilds(t *testing.T) {
 		}
 	}
 	waitFor(t, 10*time.Second, "the nodes to connect", func() bool { return b.Peers() == 1 })
+	// The rounds of the start and of the connection must be over, or one would refill the store.
+	waitFor(t, 10*time.Second, "b's automatic catch-up rounds", func() bool { return b.metrics.roundsDone() >= 2 })
 	b.store.Clear()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -146,7 +148,7 @@ func TestCommitTriggersCatchUp(t *testing.T) {
 	cfg.CommitSyncDelay = 100 * time.Millisecond
 	b := startNode(t, cfg, chain, nil)
 	waitFor(t, 10*time.Second, "the nodes to connect", func() bool { return b.Peers() == 1 })
-	time.Sleep(300 * time.Millisecond) // let the full round of the connection pass
+	waitFor(t, 10*time.Second, "b's rounds of the start and the connection", func() bool { return b.metrics.roundsDone() >= 2 })
 
 	// put stores m at a only, as if a had received it while b was away, and commits its anchor.
 	put := func(label string) *tx.Metadata {

@@ -69,6 +69,8 @@ fuzz: ## run each fuzz target for FUZZTIME (corpus in testdata/fuzz)
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeJSON -fuzztime=$(FUZZTIME) ./receipt
 	$(GO) test -run=^$$ -fuzz=FuzzDecodeCompact -fuzztime=$(FUZZTIME) ./receipt
 	$(GO) test -run=^$$ -fuzz=FuzzVerify -fuzztime=$(FUZZTIME) ./receipt
+	$(GO) test -run=^$$ -fuzz=FuzzReadRequest -fuzztime=$(FUZZTIME) ./p2p
+	$(GO) test -run=^$$ -fuzz=FuzzReadResponse -fuzztime=$(FUZZTIME) ./p2p
 
 bench: build ## Go benchmarks (see docs/PERFORMANCE.md)
 	$(GO) test -run=^$$ -bench=. -benchmem ./...

@@ -564,7 +564,7 @@ func TestDeploySystemdUnit(t *testing.T) {
 	for _, want := range []string{
 		"User=siegel", "NoNewPrivileges=yes", "ProtectSystem=strict", "ReadWritePaths=/var/lib/siegel",
 		"PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet=\n",
-		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
+		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK", "SystemCallFilter=@system-service",
 		"MemoryDenyWriteExecute=yes", "LimitNOFILE=", "Restart=on-failure", "TimeoutStopSec=",
 		"ExecStart=/usr/local/bin/siegel start --home /var/lib/siegel",
 	} {

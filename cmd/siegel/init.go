@@ -137,15 +137,28 @@ func newInitCmd() *cobra.Command {
 	var agencies, members []string
 	var threshold int
 	var lf listenFlags
+	var jf joinFlags
 	cmd := &cobra.Command{
-		Use:   "init --home DIR",
-		Short: "Create a node home: config, keys and a one-validator genesis",
+		Use:   "init --home DIR [--genesis FILE|URL --peers NODE_ID@HOST:PORT,... [--full-node]]",
+		Short: "Create a node home: a new one-validator network, or a node that joins an existing one",
 		Long: "Creates DIR/config (config.toml for CometBFT, siegel.toml for Siegel, genesis.json, node and validator\n" +
-			"keys) and DIR/data. Agencies that may write are listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME.",
+			"keys) and DIR/data.\n\n" +
+			"A new network (without --genesis): a one-validator genesis for --chain-id. Agencies that may write are\n" +
+			"listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME, the consortium with --member and --threshold.\n\n" +
+			"Joining an existing network (--genesis): the network's genesis.json, from a file or from a running\n" +
+			"node's public API (http://HOST:8080/v1/genesis, checked against --genesis-sha256, the hash the\n" +
+			"consortium publishes), and --peers, the nodes to connect to. With --full-node the node is a read\n" +
+			"replica: it catches up by block sync, follows the chain, serves the public API and page, holds no\n" +
+			"validator key and never signs. Without --full-node it gets a validator key that is not in the\n" +
+			"validator set: it follows the chain the same way until the consortium adds the key (init prints the\n" +
+			"'siegel gov propose set-validator' command).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
 				return errors.New("--home DIR is required")
+			}
+			if jf.joining() {
+				return runJoin(cmd, home, moniker, jf, lf)
 			}
 			nc := defaultNodeConfig()
 			lf.apply(&nc)
@@ -184,12 +197,13 @@ func newInitCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "node home directory")
-	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network)")
+	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network); when joining, checked against the genesis")
 	f.StringVar(&moniker, "moniker", "siegel-node", "node name shown to peers")
 	f.StringArrayVar(&agencies, "agency", nil, "register an agency in genesis: ID:PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
 	f.StringArrayVar(&members, "member", nil, "a consortium member: ID:OPERATOR_PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
 	f.IntVar(&threshold, "threshold", 0, "approvals a proposal needs (default: more than 2/3 of the members)")
 	lf.register(f)
+	jf.register(f)
 	return cmd
 }
 

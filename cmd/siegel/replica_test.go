@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app/tx"
+	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/receipt"
+)
+
+// getBody GETs url and returns the status and body.
+func getBody(ctx context.Context, url string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// sameAnswer GETs path from both public APIs and fails unless both answer 200 with the same bytes.
+func sameAnswer(t *testing.T, ctx context.Context, validator, replica, path string) []byte {
+	t.Helper()
+	sv, bv, err := getBody(ctx, validator+path)
+	if err != nil || sv != http.StatusOK {
+		t.Fatalf("validator GET %s: %d %v %s", path, sv, err, bv)
+	}
+	sr, br, err := getBody(ctx, replica+path)
+	if err != nil || sr != http.StatusOK {
+		t.Fatalf("replica GET %s: %d %v %s", path, sr, err, br)
+	}
+	if !bytes.Equal(bv, br) {
+		t.Fatalf("GET %s differs:\nvalidator: %s\nreplica:   %s", path, bv, br)
+	}
+	return br
+}
+
+// sameAsOf GETs path from both public APIs until both answer 200 as of the same checkpoint height, at
+// least minHeight (asOf reads it from a body), and fails unless the two bodies are then the same bytes.
+// The chain moves on while we ask, so the two answers may straddle a block; then we ask again.
+func sameAsOf(t *testing.T, ctx context.Context, validator, replica, path string, minHeight uint64, asOf func([]byte) (uint64, error)) []byte {
+	t.Helper()
+	for try := 0; ; try++ {
+		sr, br, err1 := getBody(ctx, replica+path)
+		sv, bv, err2 := getBody(ctx, validator+path)
+		if err1 != nil || err2 != nil || sr != http.StatusOK || sv != http.StatusOK {
+			t.Fatalf("GET %s: validator %d %v, replica %d %v (%s)", path, sv, err2, sr, err1, br)
+		}
+		hr, err1 := asOf(br)
+		hv, err2 := asOf(bv)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("GET %s: cannot read the checkpoint height: validator %v, replica %v", path, err2, err1)
+		}
+		if hr == hv && hr >= minHeight {
+			if !bytes.Equal(bv, br) {
+				t.Fatalf("GET %s as of checkpoint %d differs:\nvalidator: %q\nreplica:   %q", path, hv, bv, br)
+			}
+			return br
+		}
+		if try == 100 || ctx.Err() != nil {
+			t.Fatalf("GET %s: the replica and the validator never answered as of the same checkpoint of height %d or more (last %d and %d)", path, minHeight, hr, hv)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func receiptHeight(b []byte) (uint64, error) {
+	r, err := receipt.DecodeJSON(b)
+	if err != nil {
+		return 0, err
+	}
+	return r.Checkpoint.Height, nil
+}
+
+func compactReceiptHeight(b []byte) (uint64, error) {
+	r, err := receipt.DecodeCompact(b)
+	if err != nil {
+		return 0, err
+	}
+	return r.Checkpoint.Height, nil
+}
+
+func checkpointViewHeight(b []byte) (uint64, error) {
+	var v api.CheckpointView
+	err := json.Unmarshal(b, &v)
+	return v.Checkpoint.Height, err
+}
+
+// waitCaughtUp waits until the node behind c has committed height h and no longer catches up.
+func waitCaughtUp(t *testing.T, ctx context.Context, c *api.Client, h uint64, within time.Duration) api.Status {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		st, err := c.Status(ctx)
+		if err == nil && st.Height >= h && !st.CatchingUp {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has not caught up to height %d within %s: %+v %v", c.URLs[0], h, within, st, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestReplicaServesSameAnswers runs 4 validators, anchors documents and revokes some of them, then
+// makes a read replica with `siegel init --full-node` from the genesis a validator serves and the
+// validators' peer addresses. The replica catches up by block sync; a document anchored through its
+// agency API reaches the chain; and for every document (and one never anchored) its public API gives
+// the same bytes as a validator's: the lookup, and the receipt in both formats as of the same checkpoint,
+// receipts that verify from the genesis. The registry, governance, checkpoint and genesis routes and the
+// page agree too. The replica holds no validator key, and CometBFT sees it with no voting power.
+func TestReplicaServesSameAnswers(t *testing.T) {
+	dir := t.TempDir()
+	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, nd := range spec.Nodes {
+		startNode(t, nd.Home, listenFlags{})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	key, err := loadKey(filepath.Join(dir, testnetKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	agency := api.NewClient("http://"+spec.Nodes[0].Agency, "http://"+spec.Nodes[1].Agency)
+	validator := "http://" + spec.Nodes[2].API
+
+	// Before the replica exists: a batch of documents, three of them revoked (one with a successor).
+	batch := docs("replica", 10)
+	res, err := anchorDocuments(ctx, agency, key, batch, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Status != api.SubmitCommitted {
+			t.Fatalf("anchor %s: %+v", r.Document, r)
+		}
+	}
+	revoked := map[[32]byte]tx.Reason{batch[0].Hash: tx.ReasonSuperseded, batch[1].Hash: tx.ReasonIssuedInError, batch[2].Hash: tx.ReasonKeyCompromised}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(revoked))
+	for h, reason := range revoked {
+		body := &tx.Revoke{Hash: h, Reason: reason}
+		if reason == tx.ReasonSuperseded {
+			body.Successor = &batch[9].Hash
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, r, err := signedSubmit(ctx, agency, key, body)
+			if err == nil && r.Status != api.SubmitCommitted {
+				err = fmt.Errorf("%s (%s): %s", r.Status, r.CodeName, r.Message)
+			}
+			if err != nil {
+				errs <- fmt.Errorf("revoke %x: %w", h[:4], err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// A dozen blocks for the replica to catch up on by block sync.
+	top := waitCaughtUp(t, ctx, api.NewClient(validator), 12, 30*time.Second)
+
+	// The replica: genesis fetched from a validator's public API and checked against its hash.
+	gen, err := os.ReadFile(consensus.GenesisFile(spec.Nodes[0].Home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []string
+	for _, nd := range spec.Nodes {
+		id, err := consensus.NodeID(nd.Home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, id+"@"+nd.P2P)
+	}
+	home := filepath.Join(t.TempDir(), "replica")
+	gh := sha256.Sum256(gen)
+	out, code := runCLI(t, "init", "--full-node", "--home", home, "--moniker", "replica",
+		"--genesis", "http://"+spec.Nodes[3].API, "--genesis-sha256", hex.EncodeToString(gh[:]), "--peers", strings.Join(peers, ","),
+		"--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
+		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t))
+	if code != 0 || !strings.Contains(out, "full node") {
+		t.Fatalf("init --full-node: exit %d: %s", code, out)
+	}
+	rn := startNode(t, home, listenFlags{})
+	replica := rn.r.APIURL
+	rc := api.NewClient(replica)
+	st := waitCaughtUp(t, ctx, rc, top.Height, 60*time.Second)
+	t.Logf("replica caught up to height %d (the validators were at %d when it started)", st.Height, top.Height)
+
+	// Its agency API relays a submission through its mempool to the validators.
+	more := docs("through-the-replica", 2)
+	mres, err := anchorDocuments(ctx, api.NewClient(rn.r.AgencyURL), key, more, 100)
+	if err != nil || mres[0].Status != api.SubmitCommitted {
+		t.Fatalf("anchor through the replica: %+v %v", mres, err)
+	}
+	last := mres[0].Height // receipts as of a checkpoint from here on show every document's final state
+	waitCaughtUp(t, ctx, api.NewClient(validator), last, 30*time.Second)
+
+	trust, err := receipt.TrustRootFromGenesis(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := append(append([]document{}, batch...), more...)
+	all = append(all, document{Name: "never anchored", Hash: sha256.Sum256([]byte("never anchored"))})
+	for _, d := range all {
+		hx := hex.EncodeToString(d.Hash[:])
+		want := receipt.StateAnchored
+		if _, ok := revoked[d.Hash]; ok {
+			want = receipt.StateRevoked
+		}
+		if d.Name == "never anchored" {
+			want = receipt.StateUnknown
+			for _, b := range []string{validator, replica} {
+				if s, body, err := getBody(ctx, b+"/v1/anchors/"+hx); err != nil || s != http.StatusNotFound {
+					t.Fatalf("%s: lookup of a hash never anchored: %d %v %s", b, s, err, body)
+				}
+			}
+		} else {
+			var v api.AnchorView
+			if err := json.Unmarshal(sameAnswer(t, ctx, validator, replica, "/v1/anchors/"+hx), &v); err != nil {
+				t.Fatal(err)
+			}
+			if (v.Status == api.StatusRevoked) != (want == receipt.StateRevoked) {
+				t.Fatalf("%s: status %s", d.Name, v.Status)
+			}
+		}
+		raw := sameAsOf(t, ctx, validator, replica, "/v1/anchors/"+hx+"/receipt", last, receiptHeight)
+		r, err := receipt.DecodeJSON(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := receipt.Verify(r, trust)
+		if err != nil || got.State != want || got.DocHash != d.Hash {
+			t.Fatalf("%s: the replica's receipt proves %+v (%v), want %v", d.Name, got, err, want)
+		}
+		if want == receipt.StateRevoked && got.Revocation.Reason != uint8(revoked[d.Hash]) {
+			t.Fatalf("%s: revoked for reason %d, want %d", d.Name, got.Revocation.Reason, revoked[d.Hash])
+		}
+		sameAsOf(t, ctx, validator, replica, "/v1/anchors/"+hx+"/receipt?format=compact", last, compactReceiptHeight)
+	}
+	cp := sameAsOf(t, ctx, validator, replica, "/v1/checkpoints/latest", last, checkpointViewHeight)
+	h, _ := checkpointViewHeight(cp)
+	for _, path := range []string{
+		"/v1/agencies", "/v1/agencies/" + testnetAgencyID, "/v1/governance/proposals", "/v1/genesis", "/",
+		fmt.Sprintf("/v1/checkpoints/consistency?from=1&to=%d", h),
+	} {
+		sameAnswer(t, ctx, validator, replica, path)
+	}
+	if b := sameAnswer(t, ctx, validator, replica, "/v1/genesis"); !bytes.Equal(b, gen) {
+		t.Fatal("the replica's /v1/genesis is not the network's genesis.json")
+	}
+
+	// Not a validator: no key file in its home, and no voting power in CometBFT's eyes.
+	if _, err := os.Stat(filepath.Join(home, "config", "priv_validator_key.json")); !os.IsNotExist(err) {
+		t.Fatalf("the replica's home holds a validator key (%v)", err)
+	}
+	cc, err := consensus.LoadConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, body, err := getBody(ctx, "http"+strings.TrimPrefix(cc.RPC.ListenAddress, "tcp")+"/status")
+	if err != nil || s != http.StatusOK {
+		t.Fatalf("replica RPC /status: %d %v", s, err)
+	}
+	var rpcStatus struct {
+		Result struct {
+			ValidatorInfo struct {
+				VotingPower string `json:"voting_power"`
+			} `json:"validator_info"`
+		} `json:"result"`
+	}
+	if err := json.Unmarshal(body, &rpcStatus); err != nil || rpcStatus.Result.ValidatorInfo.VotingPower != "0" {
+		t.Fatalf("replica RPC /status: voting power %q (%v): %s", rpcStatus.Result.ValidatorInfo.VotingPower, err, body)
+	}
+}

@@ -170,14 +170,13 @@ func (n *Node) Submit(ctx context.Context, tx []byte) (*abci.ResponseCheckTx, er
 
 // Status is what an operator or client wants to know about the node itself.
 type Status struct {
-	ChainID         string
-	NodeID          string
-	Height          int64
-	LatestBlockTime time.Time
-	CatchingUp      bool
-	Peers           int
-	// ValidatorAddress is the address of the node's validator key; empty on a full node.
-	ValidatorAddress string
+	ChainID          string
+	NodeID           string
+	Height           int64
+	LatestBlockTime  time.Time
+	CatchingUp       bool
+	Peers            int
+	ValidatorAddress string // empty on a full node
 }
 
 // Status reports the node's view of the chain.

@@ -127,7 +127,9 @@ func waitCaughtUp(t *testing.T, ctx context.Context, c *api.Client, h uint64, wi
 // agency API reaches the chain; and for every document (and one never anchored) its public API gives
 // the same bytes as a validator's: the lookup, and the receipt in both formats as of the same checkpoint,
 // receipts that verify from the genesis. The registry, governance, checkpoint and genesis routes and the
-// page agree too. The replica holds no validator key, and CometBFT sees it with no voting power.
+// page agree too. The replica holds no validator key, and CometBFT sees it with no voting power. Then a
+// validator-to-be joins with `siegel init --genesis` and governance adds it: it signs checkpoints, and the
+// replica, following the change, still serves the validators' receipts byte for byte.
 func TestReplicaServesSameAnswers(t *testing.T) {
 	dir := t.TempDir()
 	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4)
@@ -298,4 +300,57 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	if err := json.Unmarshal(body, &rpcStatus); err != nil || rpcStatus.Result.ValidatorInfo.VotingPower != "0" {
 		t.Fatalf("replica RPC /status: voting power %q (%v): %s", rpcStatus.Result.ValidatorInfo.VotingPower, err, body)
 	}
+
+	// A validator-to-be joins the same way, without --full-node, from the genesis file; the consortium
+	// adds the key that init printed. It signs checkpoints from then on, and the replica follows the
+	// change: its receipts, now carrying the transition, are still the validators' byte for byte.
+	vhome := filepath.Join(t.TempDir(), "newcomer")
+	out, code = runCLI(t, "init", "--home", vhome, "--moniker", "newcomer", "--genesis", consensus.GenesisFile(spec.Nodes[1].Home),
+		"--peers", strings.Join(peers, ","), "--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
+		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t))
+	if code != 0 {
+		t.Fatalf("init --genesis: exit %d: %s", code, out)
+	}
+	newKey, err := consensus.ValidatorKey(vhome)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "set-validator --validator-key "+hex.EncodeToString(newKey)) {
+		t.Fatalf("init does not print the governance command for its key:\n%s", out)
+	}
+	vn := startNode(t, vhome, listenFlags{})
+	waitCaughtUp(t, ctx, api.NewClient(vn.r.APIURL), last, 60*time.Second)
+	govVote(t, dir, "http://"+spec.Nodes[0].Agency, 4*2/3+1, "set-validator", "--validator-key", hex.EncodeToString(newKey), "--power", "10")
+	for {
+		raw := sameAsOf(t, ctx, validator, replica, "/v1/anchors/"+hex.EncodeToString(batch[5].Hash[:])+"/receipt", last, receiptHeight)
+		r, err := receipt.DecodeJSON(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := receipt.Verify(r, trust); err != nil || got.State != receipt.StateAnchored {
+			t.Fatalf("receipt after the change: %+v %v", got, err)
+		}
+		if signedBy(r, newKey) {
+			t.Logf("the newcomer signs checkpoint %d; replica and validator serve the same receipt with %d transition(s)", r.Checkpoint.Height, len(r.Transitions))
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatal("the newcomer never signed a checkpoint after the consortium added it")
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// signedBy tells whether key is among the signers of r's checkpoint.
+func signedBy(r *receipt.Receipt, key []byte) bool {
+	if len(r.Transitions) == 0 {
+		return false // still the genesis set, which does not have the key
+	}
+	set := r.Transitions[len(r.Transitions)-1].Next
+	for _, s := range r.Signatures.Sigs {
+		if int(s.Validator) < len(set) && string(set[s.Validator].PubKey[:]) == string(key) {
+			return true
+		}
+	}
+	return false
 }

@@ -45,6 +45,9 @@ type InitOptions struct {
 	Loopback bool
 	// AllowDuplicateIP lets the node keep connections to several peers at one IP address.
 	AllowDuplicateIP bool
+	// PrivatePeers lets the address book keep private and loopback addresses (addr_book_strict off),
+	// for peers on a data centre's internal network.
+	PrivatePeers bool
 	// FullNode makes a home without a validator key: the node follows the chain and never signs
 	// (see Options.FullNode).
 	FullNode bool
@@ -75,6 +78,9 @@ func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 	}
 	if o.AllowDuplicateIP {
 		c.P2P.AllowDuplicateIP = true
+	}
+	if o.PrivatePeers {
+		c.P2P.AddrBookStrict = false
 	}
 	if o.FullNode {
 		if _, err := os.Stat(c.PrivValidatorKeyFile()); err == nil {

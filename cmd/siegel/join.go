@@ -100,6 +100,17 @@ func sharedHost(peers []peerAddr) (string, bool) {
 	return "", false
 }
 
+// privateHost tells whether a peer is at a private or loopback IP address, and which: CometBFT's
+// strict address book refuses such addresses (and logs an error for each at every start).
+func privateHost(peers []peerAddr) (string, bool) {
+	for _, p := range peers {
+		if ip := net.ParseIP(p.host); ip != nil && (ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()) {
+			return p.host, true
+		}
+	}
+	return "", false
+}
+
 // parseSHA256 reads a SHA-256 in hex.
 func parseSHA256(s string) ([32]byte, error) {
 	var h [32]byte
@@ -236,8 +247,9 @@ func joinHome(s joinSpec) error {
 		peers[i] = p.String()
 	}
 	_, dup := sharedHost(s.peers)
+	_, private := privateHost(s.peers)
 	if _, err := consensus.InitHome(s.home, consensus.InitOptions{Moniker: s.moniker, P2PAddr: s.p2p, RPCAddr: s.rpc,
-		PersistentPeers: strings.Join(peers, ","), AllowDuplicateIP: dup, FullNode: s.fullNode}); err != nil {
+		PersistentPeers: strings.Join(peers, ","), AllowDuplicateIP: dup, PrivatePeers: private, FullNode: s.fullNode}); err != nil {
 		return err
 	}
 	// The bytes as published, not re-encoded: the hash stays the one the consortium announced.
@@ -295,15 +307,17 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 		role = "as a validator-to-be: it follows the chain until the consortium adds its validator key"
 	}
 	fmt.Fprintf(out, "initialised %s to join chain %s %s\n", home, sum.chainID, role)
-	fmt.Fprintf(out, "  genesis      sha256 %x (%d validators, %d agencies, %d consortium members)\n", gh, sum.validators, sum.agencies, sum.members)
+	fmt.Fprintf(out, "  genesis      sha256 %x: validators %d, agencies %d, consortium members %d\n", gh, sum.validators, sum.agencies, sum.members)
 	if id, err := consensus.NodeID(home); err == nil {
 		fmt.Fprintf(out, "  node ID      %s (its peer address: '%s node-id --home %s')\n", id, executable(), home)
 	}
-	note := ""
+	fmt.Fprintf(out, "  peers        %d\n", len(peers))
 	if h, dup := sharedHost(peers); dup {
-		note = fmt.Sprintf("; allow_duplicate_ip = true in config.toml, as several share %s", h)
+		fmt.Fprintf(out, "               config.toml: allow_duplicate_ip = true, as several peers share %s\n", h)
 	}
-	fmt.Fprintf(out, "  peers        %d%s\n", len(peers), note)
+	if h, private := privateHost(peers); private {
+		fmt.Fprintf(out, "               config.toml: addr_book_strict = false, as peers are on a private network (%s)\n", h)
+	}
 	if !j.fullNode {
 		k, err := consensus.ValidatorKey(home)
 		if err != nil {

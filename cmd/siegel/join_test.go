@@ -204,7 +204,8 @@ func TestInitJoin(t *testing.T) {
 		t.Fatalf("init --full-node: exit %d: %s", code, out)
 	}
 	for _, want := range []string{"to join chain siegel-testnet as a full node", "sha256 " + sha256Hex(f.genesis),
-		"(2 validators, 1 agencies, 2 consortium members)", "peers        2; allow_duplicate_ip = true in config.toml, as several share 127.0.0.1"} {
+		"validators 2, agencies 1, consortium members 2", "peers        2\n", "allow_duplicate_ip = true, as several peers share 127.0.0.1",
+		"addr_book_strict = false, as peers are on a private network (127.0.0.1)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("init output lacks %q:\n%s", want, out)
 		}
@@ -223,8 +224,9 @@ func TestInitJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cc.P2P.PersistentPeers != f.peers || !cc.P2P.AllowDuplicateIP {
-		t.Fatalf("config.toml: persistent_peers %q, allow_duplicate_ip %v; want %q, true", cc.P2P.PersistentPeers, cc.P2P.AllowDuplicateIP, f.peers)
+	if cc.P2P.PersistentPeers != f.peers || !cc.P2P.AllowDuplicateIP || cc.P2P.AddrBookStrict {
+		t.Fatalf("config.toml: persistent_peers %q, allow_duplicate_ip %v, addr_book_strict %v; want %q, true, false",
+			cc.P2P.PersistentPeers, cc.P2P.AllowDuplicateIP, cc.P2P.AddrBookStrict, f.peers)
 	}
 	// It listens on every interface: node-id needs to be told the host others use.
 	if out, code := runCLI(t, "node-id", "--home", full); code != 2 || !strings.Contains(out, "give the address other nodes reach this one at with --host") {
@@ -246,8 +248,9 @@ func TestInitJoin(t *testing.T) {
 
 	// Without --full-node: a validator key that is not in the set, and the command that adds it.
 	val := t.TempDir()
+	firstID, _, _ := strings.Cut(f.peers, "@")
 	out, code = runCLI(t, "init", "--home", val, "--genesis", f.file, "--genesis-sha256", sha256Hex(f.genesis),
-		"--peers", strings.SplitN(f.peers, ",", 2)[0], "--chain-id", "siegel-testnet")
+		"--peers", firstID+"@dc1.example.org:26656,"+strings.Repeat("1", 40)+"@192.0.2.7:26656", "--chain-id", "siegel-testnet")
 	if code != 0 {
 		t.Fatalf("init --genesis: exit %d: %s", code, out)
 	}
@@ -255,8 +258,11 @@ func TestInitJoin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "gov propose set-validator --validator-key " + hex.EncodeToString(k) + " --power 10"; !strings.Contains(out, want) || strings.Contains(out, "allow_duplicate_ip") {
-		t.Fatalf("init output lacks %q (or names allow_duplicate_ip for one peer):\n%s", want, out)
+	if want := "gov propose set-validator --validator-key " + hex.EncodeToString(k) + " --power 10"; !strings.Contains(out, want) || strings.Contains(out, "config.toml:") {
+		t.Fatalf("init output lacks %q (or changes config.toml for peers on public addresses of their own):\n%s", want, out)
+	}
+	if cc, err := consensus.LoadConfig(val); err != nil || cc.P2P.AllowDuplicateIP || !cc.P2P.AddrBookStrict {
+		t.Fatalf("config.toml of a node with peers on public addresses: %+v %v", cc.P2P, err)
 	}
 	var g struct {
 		Validators []struct {

@@ -44,7 +44,9 @@ func (j *joinFlags) register(fs *pflag.FlagSet) {
 }
 
 // joining tells whether the flags ask to join a network.
-func (j *joinFlags) joining() bool { return j.genesis != "" || j.fullNode || j.peers != "" }
+func (j *joinFlags) joining() bool {
+	return j.genesis != "" || j.genesisSHA256 != "" || j.fullNode || j.peers != ""
+}
 
 // peerAddr is one entry of --peers.
 type peerAddr struct{ id, host, port string }
@@ -267,7 +269,7 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 		}
 	}
 	if j.genesis == "" {
-		return errors.New("--genesis FILE|URL is required to join a network (--full-node and --peers join one)")
+		return errors.New("--genesis FILE|URL is required to join a network (--full-node, --peers and --genesis-sha256 join one)")
 	}
 	peers, err := parsePeers(j.peers)
 	if err != nil {

@@ -100,6 +100,7 @@ func TestInitJoinErrors(t *testing.T) {
 	}{
 		{"full node without genesis", []string{"--full-node", "--peers", f.peers}, "--genesis FILE|URL is required"},
 		{"peers without genesis", []string{"--peers", f.peers}, "--genesis FILE|URL is required"},
+		{"hash without genesis", []string{"--genesis-sha256", good}, "--genesis FILE|URL is required"},
 		{"no peers", []string{"--genesis", f.file}, "--peers is required"},
 		{"missing genesis file", []string{"--genesis", "/nonexistent/genesis.json", "--peers", f.peers}, "no such file"},
 		{"genesis not JSON", []string{"--genesis", notJSON, "--peers", f.peers}, "not a valid CometBFT genesis"},

@@ -71,7 +71,7 @@ func New(ctx context.Context, c *cfg.Config, app abci.Application, o Options) (*
 	_, err := os.Stat(c.PrivValidatorKeyFile())
 	switch {
 	case o.FullNode && err == nil:
-		return nil, fmt.Errorf("%w: %s (remove it, or run the node as a validator)", ErrValidatorKeyOnFullNode, c.PrivValidatorKeyFile())
+		return nil, fmt.Errorf("%w: %s (if this node is a replica, remove the file; if it is a validator, do not run it as a full node)", ErrValidatorKeyOnFullNode, c.PrivValidatorKeyFile())
 	case o.FullNode:
 		pv = newFollowerPV()
 		o.Logger.Info("full node: follows the chain without a validator key and never signs")

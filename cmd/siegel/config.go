@@ -59,6 +59,7 @@ type nodeConfig struct {
 	MetadataWait duration `toml:"metadata_wait"`
 	// MetadataMaxPending bounds the metadata messages waiting for their anchor. Default 1024.
 	MetadataMaxPending int `toml:"metadata_max_pending"`
+
 	// FullNode makes the node a follower that never signs: a read replica (siegel init --full-node).
 	// It has no validator key, and will not start if its home holds one. Default false.
 	FullNode bool `toml:"full_node"`

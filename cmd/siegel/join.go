@@ -20,6 +20,7 @@ import (
 
 	"github.com/siegel-notary/siegel/app"
 	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/p2p"
 	"github.com/siegel-notary/siegel/receipt"
 )
 
@@ -28,8 +29,8 @@ const maxGenesisBytes = 16 << 20
 
 // joinFlags are the flags of `siegel init` that join an existing network instead of starting one.
 type joinFlags struct {
-	genesis, genesisSHA256, peers string
-	fullNode                      bool
+	genesis, genesisSHA256, peers, gossipPeers string
+	fullNode                                   bool
 }
 
 func (j *joinFlags) register(fs *pflag.FlagSet) {
@@ -39,13 +40,15 @@ func (j *joinFlags) register(fs *pflag.FlagSet) {
 		"(sha256sum genesis.json); required for a URL, checked for a file when given")
 	fs.StringVar(&j.peers, "peers", "", "nodes of the network to connect to, comma-separated NODE_ID@HOST:PORT\n"+
 		"(each node prints its own with 'siegel node-id'); required with --genesis")
+	fs.StringVar(&j.gossipPeers, "gossip-peers", "", "nodes of the network's metadata gossip, comma-separated\n"+
+		"/ip4/HOST/tcp/PORT/p2p/PEER_ID (each node prints its own with 'siegel gossip-id'); required with --genesis")
 	fs.BoolVar(&j.fullNode, "full-node", false, "with --genesis: a read replica, which follows the chain and serves the public API\n"+
 		"but holds no validator key and never signs")
 }
 
 // joining tells whether the flags ask to join a network.
 func (j *joinFlags) joining() bool {
-	return j.genesis != "" || j.genesisSHA256 != "" || j.fullNode || j.peers != ""
+	return j.genesis != "" || j.genesisSHA256 != "" || j.fullNode || j.peers != "" || j.gossipPeers != ""
 }
 
 // peerAddr is one entry of --peers.
@@ -85,6 +88,25 @@ func parsePeers(s string) ([]peerAddr, error) {
 		}
 		seen[id] = true
 		out = append(out, peerAddr{id: id, host: host, port: port})
+	}
+	return out, nil
+}
+
+// parseGossipPeers reads a comma-separated list of libp2p multiaddrs ending in /p2p/PEER_ID.
+func parseGossipPeers(s string) ([]string, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("--gossip-peers is required: the nodes of the metadata gossip, /ip4/HOST/tcp/PORT/p2p/PEER_ID,... " +
+			"('siegel gossip-id' on a node prints its own); without them the node never receives documents' metadata")
+	}
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e == "" {
+			return nil, fmt.Errorf("--gossip-peers %q: an empty entry; want /ip4/HOST/tcp/PORT/p2p/PEER_ID,...", s)
+		}
+		out = append(out, e)
+	}
+	if err := p2p.CheckAddrs(nil, out, nil); err != nil {
+		return nil, fmt.Errorf("--gossip-peers: %w", err)
 	}
 	return out, nil
 }
@@ -269,9 +291,13 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 		}
 	}
 	if j.genesis == "" {
-		return errors.New("--genesis FILE|URL is required to join a network (--full-node, --peers and --genesis-sha256 join one)")
+		return errors.New("--genesis FILE|URL is required to join a network (--full-node, --peers, --gossip-peers and --genesis-sha256 join one)")
 	}
 	peers, err := parsePeers(j.peers)
+	if err != nil {
+		return err
+	}
+	gossipPeers, err := parseGossipPeers(j.gossipPeers)
 	if err != nil {
 		return err
 	}
@@ -290,6 +316,7 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 	}
 	nc := defaultNodeConfig()
 	lf.apply(&nc)
+	nc.GossipBootstrap = gossipPeers
 	spec := joinSpec{home: home, genesis: raw, peers: peers, fullNode: j.fullNode, moniker: moniker, node: nc,
 		p2p: tcpURL(lf.p2p), rpc: tcpURL(lf.rpc)}
 	if spec.p2p == "" {
@@ -313,7 +340,7 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 	if id, err := consensus.NodeID(home); err == nil {
 		fmt.Fprintf(out, "  node ID      %s (its peer address: '%s node-id --home %s')\n", id, executable(), home)
 	}
-	fmt.Fprintf(out, "  peers        %d\n", len(peers))
+	fmt.Fprintf(out, "  peers        %d, and %d in the metadata gossip\n", len(peers), len(gossipPeers))
 	if h, dup := sharedHost(peers); dup {
 		fmt.Fprintf(out, "               config.toml: allow_duplicate_ip = true, as several peers share %s\n", h)
 	}

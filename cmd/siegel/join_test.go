@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ type joinFixture struct {
 	genesis []byte
 	file    string // the genesis file
 	peers   string // both validators' peer addresses
+	gossip  string // both validators' metadata gossip addresses
 }
 
 func newJoinFixture(t *testing.T) joinFixture {
@@ -48,6 +50,11 @@ func newJoinFixture(t *testing.T) joinFixture {
 		peers = append(peers, strings.TrimSpace(out))
 	}
 	f.peers = strings.Join(peers, ",")
+	var gossip []string
+	for _, nd := range spec.Nodes {
+		gossip = append(gossip, nd.Gossip+"/p2p/"+nd.GossipID)
+	}
+	f.gossip = strings.Join(gossip, ",")
 	return f
 }
 
@@ -128,6 +135,10 @@ func TestInitJoinErrors(t *testing.T) {
 		{"peer with port 0", []string{"--genesis", f.file, "--peers", oneID + "@127.0.0.1:0"}, "port \"0\" is not a number from 1 to 65535"},
 		{"peer twice", []string{"--genesis", f.file, "--peers", f.peers + "," + oneID + "@10.0.0.9:26656"}, "is listed twice"},
 		{"empty peer entry", []string{"--genesis", f.file, "--peers", oneID + "@127.0.0.1:26656,,"}, "an empty entry"},
+		{"no gossip peers", []string{"--genesis", f.file, "--peers", f.peers, "--gossip-peers", " "}, "--gossip-peers is required"},
+		{"gossip peer without ID", []string{"--genesis", f.file, "--peers", f.peers, "--gossip-peers", "/ip4/127.0.0.1/tcp/26680"}, "--gossip-peers: p2p"},
+		{"gossip peer not a multiaddr", []string{"--genesis", f.file, "--peers", f.peers, "--gossip-peers", "127.0.0.1:26680"}, `bootstrap peer "127.0.0.1:26680"`},
+		{"empty gossip entry", []string{"--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip + ",,"}, "--gossip-peers"},
 		{"agency when joining", []string{"--genesis", f.file, "--peers", f.peers, "--agency", "a:" + strings.Repeat("00", 32) + ":A"}, "--agency applies to a new network only"},
 		{"member when joining", []string{"--genesis", f.file, "--peers", f.peers, "--member", "m:" + strings.Repeat("00", 32) + ":M"}, "--member applies to a new network only"},
 		{"bad listen address", []string{"--genesis", f.file, "--peers", f.peers, "--api-addr", "8080"}, "api_addr \"8080\": want HOST:PORT"},
@@ -135,7 +146,11 @@ func TestInitJoinErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			home := filepath.Join(t.TempDir(), "home")
-			out, code := runCLI(t, append([]string{"init", "--home", home}, c.args...)...)
+			args := append([]string{"init", "--home", home}, c.args...)
+			if !slices.Contains(args, "--gossip-peers") {
+				args = append(args, "--gossip-peers", f.gossip)
+			}
+			out, code := runCLI(t, args...)
 			if code != 2 || !strings.Contains(out, c.want) {
 				t.Fatalf("exit %d, output %q; want exit 2 and %q", code, out, c.want)
 			}
@@ -147,11 +162,11 @@ func TestInitJoinErrors(t *testing.T) {
 
 	t.Run("already initialised", func(t *testing.T) {
 		home := t.TempDir()
-		if out, code := runCLI(t, "init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--full-node"); code != 0 {
+		if out, code := runCLI(t, "init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip, "--full-node"); code != 0 {
 			t.Fatalf("first init: exit %d: %s", code, out)
 		}
 		for _, extra := range [][]string{{"--full-node"}, {}} {
-			args := append([]string{"init", "--home", home, "--genesis", f.file, "--peers", f.peers}, extra...)
+			args := append([]string{"init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip}, extra...)
 			if out, code := runCLI(t, args...); code != 2 || !strings.Contains(out, "is already initialised") {
 				t.Fatalf("second init %v: exit %d: %s", extra, code, out)
 			}
@@ -161,7 +176,7 @@ func TestInitJoinErrors(t *testing.T) {
 		if out, code := runCLI(t, "init", "--home", other); code != 0 {
 			t.Fatalf("init of a new network: exit %d: %s", code, out)
 		}
-		if out, code := runCLI(t, "init", "--home", other, "--genesis", f.file, "--peers", f.peers); code != 2 || !strings.Contains(out, "is already initialised") {
+		if out, code := runCLI(t, "init", "--home", other, "--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip); code != 2 || !strings.Contains(out, "is already initialised") {
 			t.Fatalf("joining with an initialised home: exit %d: %s", code, out)
 		}
 	})
@@ -174,7 +189,7 @@ func TestInitJoinErrors(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(home, "config", "priv_validator_key.json"), []byte("{}"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		out, code := runCLI(t, "init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--full-node")
+		out, code := runCLI(t, "init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip, "--full-node")
 		if code != 2 || !strings.Contains(out, "a full node's home must not hold a validator key") {
 			t.Fatalf("exit %d: %s", code, out)
 		}
@@ -200,12 +215,12 @@ func TestInitJoin(t *testing.T) {
 	full := t.TempDir()
 	upper := strings.ToUpper(f.peers[:40]) + f.peers[40:] // IDs are compared lower-case by CometBFT
 	out, code := runCLI(t, "init", "--home", full, "--full-node", "--genesis", srv.URL, "--genesis-sha256", strings.ToUpper(sha256Hex(f.genesis)),
-		"--peers", upper, "--p2p-addr", "0.0.0.0:26700")
+		"--peers", upper, "--gossip-peers", f.gossip, "--p2p-addr", "0.0.0.0:26700")
 	if code != 0 {
 		t.Fatalf("init --full-node: exit %d: %s", code, out)
 	}
 	for _, want := range []string{"to join chain siegel-testnet as a full node", "sha256 " + sha256Hex(f.genesis),
-		"validators 2, agencies 1, consortium members 2", "peers        2\n", "allow_duplicate_ip = true, as several peers share 127.0.0.1",
+		"validators 2, agencies 1, consortium members 2", "peers        2, and 2 in the metadata gossip\n", "allow_duplicate_ip = true, as several peers share 127.0.0.1",
 		"addr_book_strict = false, as peers are on a private network (127.0.0.1)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("init output lacks %q:\n%s", want, out)
@@ -218,8 +233,8 @@ func TestInitJoin(t *testing.T) {
 		t.Fatalf("a full node's home holds a validator key (%v)", err)
 	}
 	nc, err := loadNodeConfig(full)
-	if err != nil || !nc.FullNode {
-		t.Fatalf("siegel.toml: full_node %v (%v)", nc.FullNode, err)
+	if err != nil || !nc.FullNode || strings.Join(nc.GossipBootstrap, ",") != f.gossip {
+		t.Fatalf("siegel.toml: full_node %v, gossip_bootstrap %q (%v); want true, %q", nc.FullNode, nc.GossipBootstrap, err, f.gossip)
 	}
 	cc, err := consensus.LoadConfig(full)
 	if err != nil {
@@ -251,7 +266,7 @@ func TestInitJoin(t *testing.T) {
 	val := t.TempDir()
 	firstID, _, _ := strings.Cut(f.peers, "@")
 	out, code = runCLI(t, "init", "--home", val, "--genesis", f.file, "--genesis-sha256", sha256Hex(f.genesis),
-		"--peers", firstID+"@dc1.example.org:26656,"+strings.Repeat("1", 40)+"@192.0.2.7:26656", "--chain-id", "siegel-testnet")
+		"--peers", firstID+"@dc1.example.org:26656,"+strings.Repeat("1", 40)+"@192.0.2.7:26656", "--gossip-peers", f.gossip, "--chain-id", "siegel-testnet")
 	if code != 0 {
 		t.Fatalf("init --genesis: exit %d: %s", code, out)
 	}

@@ -189,6 +189,19 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	// Documents with metadata: public (the lookup shows it), restricted (it does not), and one whose
+	// metadata was never published. The replica gets what it lacks from the gossip's catch-up.
+	withMeta := []document{
+		{Name: "public metadata", Hash: sha256.Sum256([]byte("replica: public metadata"))},
+		{Name: "restricted metadata", Hash: sha256.Sum256([]byte("replica: restricted metadata"))},
+		{Name: "unpublished metadata", Hash: sha256.Sum256([]byte("replica: unpublished metadata"))},
+	}
+	agencyURL := "http://" + spec.Nodes[0].Agency
+	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[0].Hash, tx.Public, true,
+		tx.Field{Key: tx.FieldDocType, Value: "diploma"}, tx.Field{Key: tx.FieldTitle, Value: "Zeugnis"})
+	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[1].Hash, tx.Restricted, true, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
+	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[2].Hash, tx.Public, false, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
+
 	// A dozen blocks for the replica to catch up on by block sync.
 	top := waitCaughtUp(t, ctx, api.NewClient(validator), 12, 30*time.Second)
 
@@ -197,23 +210,29 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var peers []string
+	var peers, gossip []string
 	for _, nd := range spec.Nodes {
 		id, err := consensus.NodeID(nd.Home)
 		if err != nil {
 			t.Fatal(err)
 		}
 		peers = append(peers, id+"@"+nd.P2P)
+		gossip = append(gossip, nd.Gossip+"/p2p/"+nd.GossipID)
+	}
+	// joinArgs are the flags every joining node here takes: peers, and listeners on free ports.
+	joinArgs := func() []string {
+		return []string{"--peers", strings.Join(peers, ","), "--gossip-peers", strings.Join(gossip, ","),
+			"--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
+			"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t), "--gossip-addr", freeAddr(t)}
 	}
 	home := filepath.Join(t.TempDir(), "replica")
 	gh := sha256.Sum256(gen)
-	out, code := runCLI(t, "init", "--full-node", "--home", home, "--moniker", "replica",
-		"--genesis", "http://"+spec.Nodes[3].API, "--genesis-sha256", hex.EncodeToString(gh[:]), "--peers", strings.Join(peers, ","),
-		"--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
-		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t))
+	out, code := runCLI(t, append([]string{"init", "--full-node", "--home", home, "--moniker", "replica",
+		"--genesis", "http://" + spec.Nodes[3].API, "--genesis-sha256", hex.EncodeToString(gh[:])}, joinArgs()...)...)
 	if code != 0 || !strings.Contains(out, "full node") {
 		t.Fatalf("init --full-node: exit %d: %s", code, out)
 	}
+	started := time.Now()
 	rn := startNode(t, home, listenFlags{})
 	replica := rn.r.APIURL
 	rc := api.NewClient(replica)
@@ -229,11 +248,37 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	last := mres[0].Height // receipts as of a checkpoint from here on show every document's final state
 	waitCaughtUp(t, ctx, api.NewClient(validator), last, 30*time.Second)
 
+	// The metadata anchored before the replica existed reaches it by the gossip's catch-up.
+	var pub api.AnchorView
+	for _, d := range withMeta {
+		path := "/v1/anchors/" + hex.EncodeToString(d.Hash[:])
+		// Well within the gossip's periodic round (a minute): the node asks for it once caught up.
+		deadline := time.Now().Add(25 * time.Second)
+		for {
+			_, bv, err1 := getBody(ctx, validator+path)
+			_, br, err2 := getBody(ctx, replica+path)
+			if err1 == nil && err2 == nil && bytes.Equal(bv, br) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: the replica's lookup never matched the validator's:\nvalidator: %s\nreplica:   %s", d.Name, bv, br)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	t.Logf("the replica has the metadata of documents anchored before it existed, %s after it started", time.Since(started).Round(time.Second))
+	if err := json.Unmarshal(sameAnswer(t, ctx, validator, replica, "/v1/anchors/"+hex.EncodeToString(withMeta[0].Hash[:])), &pub); err != nil {
+		t.Fatal(err)
+	}
+	if pub.Metadata == nil || pub.MetaDigest == "" {
+		t.Fatalf("the lookup of a document with public metadata shows none: %+v", pub)
+	}
+
 	trust, err := receipt.TrustRootFromGenesis(gen)
 	if err != nil {
 		t.Fatal(err)
 	}
-	all := append(append([]document{}, batch...), more...)
+	all := append(append(append([]document{}, batch...), more...), withMeta...)
 	all = append(all, document{Name: "never anchored", Hash: sha256.Sum256([]byte("never anchored"))})
 	for _, d := range all {
 		hx := hex.EncodeToString(d.Hash[:])
@@ -310,9 +355,8 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	// adds the key that init printed. It signs checkpoints from then on, and the replica follows the
 	// change: its receipts, now carrying the transition, are still the validators' byte for byte.
 	vhome := filepath.Join(t.TempDir(), "newcomer")
-	out, code = runCLI(t, "init", "--home", vhome, "--moniker", "newcomer", "--genesis", consensus.GenesisFile(spec.Nodes[1].Home),
-		"--peers", strings.Join(peers, ","), "--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
-		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t))
+	out, code = runCLI(t, append([]string{"init", "--home", vhome, "--moniker", "newcomer",
+		"--genesis", consensus.GenesisFile(spec.Nodes[1].Home)}, joinArgs()...)...)
 	if code != 0 {
 		t.Fatalf("init --genesis: exit %d: %s", code, out)
 	}
@@ -353,9 +397,8 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	}
 	rn.stop(t)
 	home2 := filepath.Join(t.TempDir(), "replica2")
-	if out, code := runCLI(t, "init", "--full-node", "--home", home2, "--genesis", consensus.GenesisFile(spec.Nodes[0].Home),
-		"--peers", strings.Join(peers, ","), "--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
-		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t)); code != 0 {
+	if out, code := runCLI(t, append([]string{"init", "--full-node", "--home", home2,
+		"--genesis", consensus.GenesisFile(spec.Nodes[0].Home)}, joinArgs()...)...); code != 0 {
 		t.Fatalf("init of the second replica: exit %d: %s", code, out)
 	}
 	if err := os.RemoveAll(filepath.Join(home2, "data")); err != nil {

@@ -139,7 +139,7 @@ func newInitCmd() *cobra.Command {
 	var lf listenFlags
 	var jf joinFlags
 	cmd := &cobra.Command{
-		Use:   "init --home DIR [--genesis FILE|URL --peers NODE_ID@HOST:PORT,... [--full-node]]",
+		Use:   "init --home DIR [--genesis FILE|URL --peers ID@HOST:PORT,... --gossip-peers MULTIADDR,... [--full-node]]",
 		Short: "Create a node home: a new one-validator network, or a node that joins an existing one",
 		Long: "Creates DIR/config (config.toml for CometBFT, siegel.toml for Siegel, genesis.json, node and validator\n" +
 			"keys) and DIR/data.\n\n" +
@@ -147,11 +147,12 @@ func newInitCmd() *cobra.Command {
 			"listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME, the consortium with --member and --threshold.\n\n" +
 			"Joining an existing network (--genesis): the network's genesis.json, from a file or from a running\n" +
 			"node's public API (http://HOST:8080/v1/genesis, checked against --genesis-sha256, the hash the\n" +
-			"consortium publishes), and --peers, the nodes to connect to. With --full-node the node is a read\n" +
-			"replica: it catches up by block sync, follows the chain, serves the public API and page, holds no\n" +
-			"validator key and never signs. Without --full-node it gets a validator key that is not in the\n" +
-			"validator set: it follows the chain the same way until the consortium adds the key (init prints the\n" +
-			"'siegel gov propose set-validator' command).",
+			"consortium publishes), and the nodes to connect to: --peers for CometBFT, --gossip-peers for the\n" +
+			"metadata gossip ('siegel node-id' and 'siegel gossip-id' print a node's).\n\n" +
+			"With --full-node the node is a read replica: it catches up by block sync, follows the chain, serves\n" +
+			"the public API and page, holds no validator key and never signs. Without --full-node it gets a\n" +
+			"validator key that is not in the validator set: it follows the chain the same way until the\n" +
+			"consortium adds the key (init prints the 'siegel gov propose set-validator' command).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {

@@ -179,10 +179,6 @@ type Status struct {
 	ValidatorAddress string // empty on a full node
 }
 
-// CatchingUp reports whether the node is still syncing blocks (block sync) rather than following
-// consensus. Unlike Status it reads no database, so it may be called while the node stops.
-func (n *Node) CatchingUp() bool { return n.n.ConsensusReactor().WaitSync() }
-
 // Status reports the node's view of the chain.
 func (n *Node) Status() Status {
 	st := Status{

@@ -181,7 +181,6 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 			err = cerr
 		}
 	}()
-	defer catchUpMetadataAfterSync(ctx, node, g, logger)()
 	b := &backend{st: st, app: a, node: node, genesis: genesis, gossip: g}
 	rl := nc.rateLimit()
 	rl.OnLimited = m.limited.Inc

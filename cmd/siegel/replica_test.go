@@ -197,10 +197,10 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 		{Name: "unpublished metadata", Hash: sha256.Sum256([]byte("replica: unpublished metadata"))},
 	}
 	agencyURL := "http://" + spec.Nodes[0].Agency
-	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[0].Hash, tx.Public, true,
+	mustAnchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[0].Hash, tx.Public, true,
 		tx.Field{Key: tx.FieldDocType, Value: "diploma"}, tx.Field{Key: tx.FieldTitle, Value: "Zeugnis"})
-	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[1].Hash, tx.Restricted, true, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
-	anchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[2].Hash, tx.Public, false, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
+	mustAnchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[1].Hash, tx.Restricted, true, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
+	mustAnchorWithMeta(t, agencyURL, key, testnetAgencyID, withMeta[2].Hash, tx.Public, false, tx.Field{Key: tx.FieldDocType, Value: "diploma"})
 
 	// A dozen blocks for the replica to catch up on by block sync.
 	top := waitCaughtUp(t, ctx, api.NewClient(validator), 12, 30*time.Second)
@@ -252,7 +252,8 @@ func TestReplicaServesSameAnswers(t *testing.T) {
 	var pub api.AnchorView
 	for _, d := range withMeta {
 		path := "/v1/anchors/" + hex.EncodeToString(d.Hash[:])
-		// Well within the gossip's periodic round (a minute): the node asks for it once caught up.
+		// Well within the gossip's periodic round (a minute): blocks that commit anchors with metadata
+		// digests make the node fetch what it lacks a few seconds later, during block sync too.
 		deadline := time.Now().Add(25 * time.Second)
 		for {
 			_, bv, err1 := getBody(ctx, validator+path)

@@ -43,10 +43,20 @@ type InitOptions struct {
 	// Loopback lets several nodes share 127.0.0.1 (a local testnet): peers on the same IP and
 	// non-routable addresses are allowed.
 	Loopback bool
+	// AllowDuplicateIP lets the node keep connections to several peers at one IP address.
+	AllowDuplicateIP bool
+	// PrivatePeers lets the address book keep private and loopback addresses (addr_book_strict off),
+	// for peers on a data centre's internal network.
+	PrivatePeers bool
+	// FullNode makes a home without a validator key: the node follows the chain and never signs
+	// (see Options.FullNode).
+	FullNode bool
 }
 
 // InitHome creates the directories, config.toml, node key and validator key of a node home, keeping
-// any key that already exists. It returns the validator's public key for the genesis.
+// any key that already exists. It returns the validator's public key for the genesis; a full node's
+// home (o.FullNode) gets no validator key, and InitHome returns nil for it, or an error if the home
+// holds one already.
 func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 	c := cfg.DefaultConfig()
 	c.SetRoot(home)
@@ -66,6 +76,17 @@ func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 		c.P2P.AllowDuplicateIP = true
 		c.P2P.AddrBookStrict = false
 	}
+	if o.AllowDuplicateIP {
+		c.P2P.AllowDuplicateIP = true
+	}
+	if o.PrivatePeers {
+		c.P2P.AddrBookStrict = false
+	}
+	if o.FullNode {
+		if _, err := os.Stat(c.PrivValidatorKeyFile()); err == nil {
+			return nil, fmt.Errorf("%w: %s", ErrValidatorKeyOnFullNode, c.PrivValidatorKeyFile())
+		}
+	}
 	if err := c.ValidateBasic(); err != nil {
 		return nil, fmt.Errorf("consensus: config: %w", err)
 	}
@@ -77,6 +98,9 @@ func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 	cfg.WriteConfigFile(filepath.Join(home, "config", "config.toml"), c)
 	if _, err := p2p.LoadOrGenNodeKey(c.NodeKeyFile()); err != nil {
 		return nil, fmt.Errorf("consensus: node key: %w", err)
+	}
+	if o.FullNode {
+		return nil, nil
 	}
 	pv := privval.LoadOrGenFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 	return pv.GetPubKey()

@@ -20,6 +20,7 @@ import (
 	"github.com/cometbft/cometbft/proxy"
 	sm "github.com/cometbft/cometbft/state"
 	"github.com/cometbft/cometbft/statesync"
+	"github.com/cometbft/cometbft/types"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -44,12 +45,17 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Namespace of CometBFT's metrics; default "cometbft".
 	Namespace string
+	// FullNode runs the node as a follower that never signs: it loads no validator key (and refuses
+	// to start if its home holds one, ErrValidatorKeyOnFullNode); CometBFT gets a signer whose key is
+	// made at start and kept in memory only, and that refuses to sign.
+	FullNode bool
 }
 
 // Node is an in-process CometBFT node.
 type Node struct {
-	n       *nm.Node
-	syncing interface{ WaitSync() bool }
+	n        *nm.Node
+	syncing  interface{ WaitSync() bool }
+	fullNode bool
 }
 
 // New builds a node from c around app. ABCI calls are serialised by one mutex (CometBFT's local
@@ -61,10 +67,19 @@ func New(ctx context.Context, c *cfg.Config, app abci.Application, o Options) (*
 	if o.Namespace == "" {
 		o.Namespace = "cometbft"
 	}
-	if _, err := os.Stat(c.PrivValidatorKeyFile()); err != nil {
+	var pv types.PrivValidator
+	_, err := os.Stat(c.PrivValidatorKeyFile())
+	switch {
+	case o.FullNode && err == nil:
+		return nil, fmt.Errorf("%w: %s (if this node is a replica, remove the file; if it is a validator, do not run it as a full node)", ErrValidatorKeyOnFullNode, c.PrivValidatorKeyFile())
+	case o.FullNode:
+		pv = newFollowerPV()
+		o.Logger.Info("full node: follows the chain without a validator key and never signs")
+	case err != nil:
 		return nil, fmt.Errorf("%w: %v", ErrNoHome, err)
+	default:
+		pv = privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 	}
-	pv := privval.LoadFilePV(c.PrivValidatorKeyFile(), c.PrivValidatorStateFile())
 	nodeKey, err := p2p.LoadNodeKey(c.NodeKeyFile())
 	if err != nil {
 		return nil, fmt.Errorf("consensus: node key: %w", err)
@@ -82,7 +97,7 @@ func New(ctx context.Context, c *cfg.Config, app abci.Application, o Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("consensus: new node: %w", err)
 	}
-	node := &Node{n: n}
+	node := &Node{n: n, fullNode: o.FullNode}
 	node.syncing, _ = n.MempoolReactor().(interface{ WaitSync() bool })
 	return node, nil
 }
@@ -161,7 +176,7 @@ type Status struct {
 	LatestBlockTime  time.Time
 	CatchingUp       bool
 	Peers            int
-	ValidatorAddress string
+	ValidatorAddress string // empty on a full node
 }
 
 // Status reports the node's view of the chain.
@@ -176,7 +191,7 @@ func (n *Node) Status() Status {
 	if meta := n.n.BlockStore().LoadBlockMeta(st.Height); meta != nil {
 		st.LatestBlockTime = meta.Header.Time
 	}
-	if pk, err := n.n.PrivValidator().GetPubKey(); err == nil {
+	if pk, err := n.n.PrivValidator().GetPubKey(); err == nil && !n.fullNode {
 		st.ValidatorAddress = pk.Address().String()
 	}
 	return st

@@ -59,6 +59,10 @@ type nodeConfig struct {
 	MetadataWait duration `toml:"metadata_wait"`
 	// MetadataMaxPending bounds the metadata messages waiting for their anchor. Default 1024.
 	MetadataMaxPending int `toml:"metadata_max_pending"`
+
+	// FullNode makes the node a follower that never signs: a read replica (siegel init --full-node).
+	// It has no validator key, and will not start if its home holds one. Default false.
+	FullNode bool `toml:"full_node"`
 }
 
 // loopback are the loopback networks: the default of api_trusted_proxies, and what a testnet exempts.
@@ -206,6 +210,7 @@ const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in con
 # gossip_allowed_peers: if set, only these peer IDs (and the bootstrap peers) may connect
 # gossip_key_file: this node's gossip identity key, relative to the home
 # metadata_wait, metadata_max_pending: how long and how many metadata messages wait for their anchor
+# full_node:       true for a read replica: follows the chain, never signs, holds no validator key
 
 `
 

@@ -137,15 +137,29 @@ func newInitCmd() *cobra.Command {
 	var agencies, members []string
 	var threshold int
 	var lf listenFlags
+	var jf joinFlags
 	cmd := &cobra.Command{
-		Use:   "init --home DIR",
-		Short: "Create a node home: config, keys and a one-validator genesis",
+		Use:   "init --home DIR [--genesis FILE|URL --peers ID@HOST:PORT,... --gossip-peers MULTIADDR,... [--full-node]]",
+		Short: "Create a node home: a new one-validator network, or a node that joins an existing one",
 		Long: "Creates DIR/config (config.toml for CometBFT, siegel.toml for Siegel, genesis.json, node and validator\n" +
-			"keys) and DIR/data. Agencies that may write are listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME.",
+			"keys) and DIR/data.\n\n" +
+			"A new network (without --genesis): a one-validator genesis for --chain-id. Agencies that may write are\n" +
+			"listed in genesis with --agency ID:PUBLIC_KEY_HEX:NAME, the consortium with --member and --threshold.\n\n" +
+			"Joining an existing network (--genesis): the network's genesis.json, from a file or from a running\n" +
+			"node's public API (http://HOST:8080/v1/genesis, checked against --genesis-sha256, the hash the\n" +
+			"consortium publishes), and the nodes to connect to: --peers for CometBFT, --gossip-peers for the\n" +
+			"metadata gossip ('siegel node-id' and 'siegel gossip-id' print a node's).\n\n" +
+			"With --full-node the node is a read replica: it catches up by block sync, follows the chain, serves\n" +
+			"the public API and page, holds no validator key and never signs. Without --full-node it gets a\n" +
+			"validator key that is not in the validator set: it follows the chain the same way until the\n" +
+			"consortium adds the key (init prints the 'siegel gov propose set-validator' command).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
 				return errors.New("--home DIR is required")
+			}
+			if jf.joining() {
+				return runJoin(cmd, home, moniker, jf, lf)
 			}
 			nc := defaultNodeConfig()
 			lf.apply(&nc)
@@ -184,12 +198,13 @@ func newInitCmd() *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&home, "home", "", "node home directory")
-	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network)")
+	f.StringVar(&chainID, "chain-id", "siegel-local", "chain ID (shared by every node of the network); when joining, checked against the genesis")
 	f.StringVar(&moniker, "moniker", "siegel-node", "node name shown to peers")
 	f.StringArrayVar(&agencies, "agency", nil, "register an agency in genesis: ID:PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
 	f.StringArrayVar(&members, "member", nil, "a consortium member: ID:OPERATOR_PUBLIC_KEY_HEX:DISPLAY NAME (repeatable)")
 	f.IntVar(&threshold, "threshold", 0, "approvals a proposal needs (default: more than 2/3 of the members)")
 	lf.register(f)
+	jf.register(f)
 	return cmd
 }
 

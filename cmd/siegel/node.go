@@ -152,7 +152,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		return err
 	}
 	node, err := consensus.New(ctx, cc, &instrumented{App: a, m: m, crash: crash}, consensus.Options{
-		Logger: logger, CometLogLevel: mustLevel(nc.CometLogLevel), Registerer: cometReg,
+		Logger: logger, CometLogLevel: mustLevel(nc.CometLogLevel), Registerer: cometReg, FullNode: nc.FullNode,
 	})
 	if err != nil {
 		return err

@@ -81,6 +81,8 @@ type BackupInfo struct {
 	Taken time.Time
 	// Databases are the database directories written under DIR/data, the application's included.
 	Databases []string
+	// Pause is how long taking the copy held up Commit, and with it consensus.
+	Pause time.Duration
 }
 
 type backupRequest struct {
@@ -116,7 +118,9 @@ func (h *commitHook) Commit(ctx context.Context, req *abci.RequestCommit) (*abci
 	h.pending = nil
 	h.mu.Unlock()
 	for _, b := range todo {
+		t0 := time.Now()
 		b.info, b.err = h.serve(b)
+		b.info.Pause = time.Since(t0)
 		close(b.done)
 	}
 	return resp, nil

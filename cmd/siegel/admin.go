@@ -117,6 +117,8 @@ type backupTaken struct {
 	InValidatorSet   bool      `json:"in_validator_set"`
 	Validators       int       `json:"validators"`
 	Databases        []string  `json:"databases"`
+	// Pause is how long the copy held up consensus (inside Commit).
+	Pause time.Duration `json:"pause_ns"`
 }
 
 // newAdminServer serves the admin socket. Requests end when the server shuts down.
@@ -134,13 +136,8 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup request: %w", err))
 			return
 		}
-		absHome, err := filepath.Abs(home)
-		if err != nil {
-			writeAdminError(w, http.StatusInternalServerError, err)
-			return
-		}
-		if filepath.Dir(req.Dir) != absHome || !strings.HasPrefix(filepath.Base(req.Dir), backupDirPrefix) {
-			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup directory %q: must be %s/%s... (directly in the node's home)", req.Dir, absHome, backupDirPrefix))
+		if !inHome(home, req.Dir) {
+			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup directory %q: must be HOME/%s... (directly in the node's home, %s)", req.Dir, backupDirPrefix, home))
 			return
 		}
 		logger.Info("backup requested: waiting for the next commit", "dir", req.Dir)
@@ -168,6 +165,20 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 	return s
 }
 
+// inHome reports whether dir is HOME/.backup-SOMETHING, resolving symbolic links (the node and the
+// command may name the home differently).
+func inHome(home, dir string) bool {
+	if !filepath.IsAbs(dir) || !strings.HasPrefix(filepath.Base(dir), backupDirPrefix) {
+		return false
+	}
+	h, err := filepath.EvalSymlinks(home)
+	if err != nil {
+		return false
+	}
+	p, err := filepath.EvalSymlinks(filepath.Dir(dir))
+	return err == nil && p == h
+}
+
 // takeBackup asks the node for a copy of its databases, the application's included, in dir.
 func takeBackup(ctx context.Context, node *consensus.Node, st *store.Store, dir string) (backupTaken, error) {
 	var app store.Commit
@@ -189,7 +200,7 @@ func takeBackup(ctx context.Context, node *consensus.Node, st *store.Store, dir 
 		Version: version, ChainID: info.ChainID, NodeID: info.NodeID,
 		Height: info.Height, AppHash: hex.EncodeToString(app.AppHash), BlockTime: info.BlockTime.UTC(), Taken: info.Taken,
 		ValidatorAddress: info.ValidatorAddress, InValidatorSet: info.InValidatorSet, Validators: info.Validators,
-		Databases: info.Databases,
+		Databases: info.Databases, Pause: info.Pause,
 	}, nil
 }
 

@@ -85,14 +85,15 @@ func newBackupCmd() *cobra.Command {
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			m, sum, size, err := runBackup(ctx, home, out)
+			d, err := runBackup(ctx, home, out)
 			if err != nil {
 				return err
 			}
+			m := d.m
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "backup of %s written to %s\n", home, out)
-			fmt.Fprintf(w, "  chain %s, height %d, app hash %s\n", m.ChainID, m.Height, m.AppHash)
-			fmt.Fprintf(w, "  %d files, %s; the file itself %s, sha256 %s\n", len(m.Files), humanBytes(m.total()), humanBytes(size), sum)
+			fmt.Fprintf(w, "  chain %s, height %d, app hash %s (consensus paused %s for the copy)\n", m.ChainID, m.Height, m.AppHash, d.pause.Round(time.Microsecond))
+			fmt.Fprintf(w, "  %d files, %s; the file itself %s, sha256 %s\n", len(m.Files), humanBytes(m.total()), humanBytes(d.size), d.sum)
 			fmt.Fprintf(w, "It holds the validator's private key: keep it where only the operators can read it.\n")
 			fmt.Fprintf(w, "Restore with: %s restore --in %s --home NEWDIR\n", executable(), out)
 			return nil
@@ -114,24 +115,23 @@ func (m *backupManifest) total() int64 {
 }
 
 // runBackup has the node of home copy its databases, and packs them with its configuration into out.
-// It returns the manifest, the SHA-256 of out and its size.
-func runBackup(ctx context.Context, home, out string) (*backupManifest, string, int64, error) {
+func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 	absHome, err := filepath.Abs(home)
 	if err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	for _, name := range backupConfigFiles {
 		if _, err := os.Stat(filepath.Join(absHome, "config", name)); err != nil {
-			return nil, "", 0, fmt.Errorf("%s is not a complete node home: %w", home, err)
+			return nil, fmt.Errorf("%s is not a complete node home: %w", home, err)
 		}
 	}
 	if _, err := os.Lstat(out); err == nil {
-		return nil, "", 0, fmt.Errorf("%s exists: choose a new file name (a backup never overwrites one)", out)
+		return nil, fmt.Errorf("%s exists: choose a new file name (a backup never overwrites one)", out)
 	}
 	partial := out + ".partial"
 	f, err := os.OpenFile(partial, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("backup file: %w", err)
+		return nil, fmt.Errorf("backup file: %w", err)
 	}
 	done := false
 	defer func() {
@@ -148,19 +148,19 @@ func runBackup(ctx context.Context, home, out string) (*backupManifest, string, 
 	var t backupTaken
 	if err := newAdminClient(home).do(ctx, "POST", "/v1/backup", backupRequest{Dir: dir}, &t); err != nil {
 		if errors.Is(err, errNotRunning) {
-			return nil, "", 0, fmt.Errorf("%w on %s: siegel backup copies a running node; start it first", err, home)
+			return nil, fmt.Errorf("%w on %s: siegel backup copies a running node; start it first", err, home)
 		}
 		if ctx.Err() != nil {
-			return nil, "", 0, fmt.Errorf("no backup within the timeout (the copy is taken when the next block commits: is the chain halted?): %w", err)
+			return nil, fmt.Errorf("no backup within the timeout (the copy is taken when the next block commits: is the chain halted?): %w", err)
 		}
-		return nil, "", 0, err
+		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o700); err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	for _, name := range backupConfigFiles {
 		if err := copyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
-			return nil, "", 0, fmt.Errorf("copy config/%s: %w", name, err)
+			return nil, fmt.Errorf("copy config/%s: %w", name, err)
 		}
 	}
 	m := &backupManifest{
@@ -169,24 +169,33 @@ func runBackup(ctx context.Context, home, out string) (*backupManifest, string, 
 		ValidatorAddress: t.ValidatorAddress, InValidatorSet: t.InValidatorSet, Validators: t.Validators,
 	}
 	if m.Files, err = hashTree(dir); err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	sum, size, err := writeBackup(f, dir, m)
 	if err != nil {
-		return nil, "", 0, fmt.Errorf("write %s: %w", partial, err)
+		return nil, fmt.Errorf("write %s: %w", partial, err)
 	}
 	if err := f.Sync(); err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	if err := os.Rename(partial, out); err != nil {
-		return nil, "", 0, err
+		return nil, err
 	}
 	done = true
 	syncDir(filepath.Dir(out))
-	return m, sum, size, nil
+	return &backupDone{m: m, sum: sum, size: size, pause: t.Pause}, nil
+}
+
+// backupDone is what runBackup wrote: the manifest, the SHA-256 and size of the file, and how long the
+// copy held up consensus.
+type backupDone struct {
+	m     *backupManifest
+	sum   string
+	size  int64
+	pause time.Duration
 }
 
 // hashTree lists the regular files under dir, in lexical order, with their sizes and SHA-256.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -171,15 +172,17 @@ func TestBackupRestoreDev(t *testing.T) {
 	a := startAnchoring(ctx, api.NewClient(n.r.AgencyURL), key, "dev")
 	a.waitFor(t, 30, 30*time.Second)
 	out := filepath.Join(t.TempDir(), "dev.backup.tar.gz")
-	m, sum, size, err := runBackup(ctx, home, out)
+	d, err := runBackup(ctx, home, out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := d.m
 	before := a.count()
 	a.waitFor(t, before+6, 30*time.Second) // anchoring went on
 	all := a.finish(t)
 	kept, later := split(all, m.Height)
-	t.Logf("backup at height %d: %d files, %d bytes, sha256 %s; %d documents anchored up to it, %d after", m.Height, len(m.Files), size, sum, len(kept), len(later))
+	t.Logf("backup at height %d: %d files, %d bytes, sha256 %s, consensus paused %s; %d documents anchored up to it, %d after",
+		m.Height, len(m.Files), d.size, d.sum, d.pause, len(kept), len(later))
 	if len(kept) == 0 || len(later) == 0 {
 		t.Fatalf("want documents anchored both before and after the backup's height %d: %d and %d", m.Height, len(kept), len(later))
 	}
@@ -276,10 +279,11 @@ func TestBackupRestoreTestnet(t *testing.T) {
 	a.waitFor(t, 9, 60*time.Second)
 	home0 := spec.Nodes[0].Home
 	out := filepath.Join(t.TempDir(), "node0.backup.tar.gz")
-	m, _, _, err := runBackup(ctx, home0, out)
+	d, err := runBackup(ctx, home0, out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := d.m
 	if !m.InValidatorSet || m.Validators != 4 || m.soleValidator() {
 		t.Fatalf("manifest: in set %v, %d validators", m.InValidatorSet, m.Validators)
 	}
@@ -333,4 +337,30 @@ func TestBackupRestoreTestnet(t *testing.T) {
 		}
 	}
 	checkLookupsAndReceipts(t, ctx, public0, restored, testnetAgencyID, all)
+}
+
+// TestDocBackupWalkthrough runs the backup walkthrough of docs/OPERATORS.md against a dev network, as
+// a reader would type it (the siegel command is this test binary, run as its own process), and checks
+// each exit status.
+func TestDocBackupWalkthrough(t *testing.T) {
+	home, lf := newDevHome(t)
+	startNode(t, home, lf)
+	bin := t.TempDir()
+	wrapper := fmt.Sprintf("#!/bin/sh\nSIEGEL_TEST_EXEC=1 exec %q \"$@\"\n", os.Args[0])
+	if err := os.WriteFile(filepath.Join(bin, "siegel"), []byte(wrapper), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "-c", doctestScript(docBlock(t, "../../docs/OPERATORS.md", "operators-backup")))
+	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "DIR="+dir, "HOME_DIR="+home)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("walkthrough failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{"running siegel", "written to", "restored " + filepath.Join(dir, "node.backup.tar.gz"), "NOT RUNNING", "is not empty"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("walkthrough output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Logf("%s", out)
 }

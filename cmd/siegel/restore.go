@@ -514,7 +514,10 @@ Before starting it: stop the original node for good (systemctl disable --now sie
 		fmt.Fprintf(w, "This node was not in the validator set at the backup's height. double_sign_check_height = %d is set in\n"+
 			"config.toml all the same, in case it has become a validator since. Stop the original node for good first.\n", r.DoubleSignCheck)
 	}
-	fmt.Fprintf(w, "\nThen start it (%s start --home %s), and check with %s status --home %s that its height\n"+
-		"grows past %d, it has peers, is not catching up after a while, and (a validator) signs the last commits.\n",
-		executable(), home, executable(), home, m.Height)
+	check := "it has peers, is not catching up after a while, and (a validator) signs the last commits"
+	if m.soleValidator() {
+		check = "it signs the last commits"
+	}
+	fmt.Fprintf(w, "\nThen start it (%s start --home %s), and check with '%s status --home %s' that its height\n"+
+		"grows past %d, %s.\n", executable(), home, executable(), home, m.Height, check)
 }

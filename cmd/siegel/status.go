@@ -183,7 +183,11 @@ func printStatus(w io.Writer, r statusReport, now time.Time) {
 		fmt.Fprintf(w, "node %s: running siegel %s (this command: %s)\n", r.Home, n.Version, r.Version)
 		fmt.Fprintf(w, "  chain:          %s\n", n.ChainID)
 		fmt.Fprintf(w, "  node ID:        %s\n", n.NodeID)
-		fmt.Fprintf(w, "  height:         %d (block time %s, %s ago)\n", n.Height, n.BlockTime.Format(time.RFC3339), now.Sub(n.BlockTime).Round(time.Second))
+		if n.BlockTime.IsZero() {
+			fmt.Fprintf(w, "  height:         %d (no block yet)\n", n.Height)
+		} else {
+			fmt.Fprintf(w, "  height:         %d (block time %s, %s ago)\n", n.Height, n.BlockTime.Format(time.RFC3339), now.Sub(n.BlockTime).Round(time.Second))
+		}
 		fmt.Fprintf(w, "  app hash:       %s (height %d)\n", n.AppHash, n.AppHeight)
 		fmt.Fprintf(w, "  catching up:    %s\n", yesNo(n.CatchingUp))
 		fmt.Fprintf(w, "  peers:          %d\n", n.Peers)
@@ -195,7 +199,7 @@ func printStatus(w io.Writer, r statusReport, now time.Time) {
 			if v.Checked > 0 && v.Signed == 0 {
 				mark = "  <- MISSING"
 			}
-			last := "never"
+			last := "none"
 			if v.LastSigned > 0 {
 				last = fmt.Sprintf("last at height %d", v.LastSigned)
 			}

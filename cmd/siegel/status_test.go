@@ -31,6 +31,31 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("a second admin socket on a running home: %v", err)
 	}
 
+	// The node writes a backup's copy only directly into its home, into a new .backup-* directory.
+	ac := newAdminClient(home)
+	for _, dir := range []string{filepath.Join(t.TempDir(), backupDirPrefix+"x"), filepath.Join(home, "data", backupDirPrefix+"x"),
+		filepath.Join(home, "not-a-backup"), backupDirPrefix + "relative", filepath.Join(home, "config")} {
+		var bt backupTaken
+		if err := ac.do(ctx, "POST", "/v1/backup", backupRequest{Dir: dir}, &bt); err == nil || !strings.Contains(err.Error(), "directly in the node's home") {
+			t.Errorf("backup into %s: %v", dir, err)
+		}
+	}
+	var bt backupTaken
+	if err := ac.do(ctx, "POST", "/v1/backup", map[string]int{"dir": 1}, &bt); err == nil || !strings.Contains(err.Error(), "backup request") {
+		t.Errorf("malformed backup request: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(home, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := ac.do(ctx, "POST", "/v1/backup", backupRequest{Dir: filepath.Join(link, backupDirPrefix+"x")}, &bt); err != nil || bt.Height < 1 {
+		t.Errorf("backup into the home named through a symbolic link: %+v %v", bt, err)
+	}
+	if _, err := os.Stat(filepath.Join(home, backupDirPrefix+"x", "data", "siegel")); err != nil {
+		t.Errorf("the copy is not in the home: %v", err)
+	}
+	os.RemoveAll(filepath.Join(home, backupDirPrefix+"x"))
+
 	out, code := runCLI(t, "status", "--home", home)
 	if code != 0 {
 		t.Fatalf("status of a running node: exit %d\n%s", code, out)

@@ -221,6 +221,17 @@ func TestBackupRestoreDev(t *testing.T) {
 		t.Logf("%s backup refused: %v", name, err)
 	}
 
+	// The original's sign state is beyond the backup: a sole validator restored under it could sign no
+	// block again, so restore refuses it.
+	origState := filepath.Join(home, "data", "priv_validator_state.json")
+	target := filepath.Join(t.TempDir(), "home")
+	if _, err := runRestore(out, target, origState); err == nil || !strings.Contains(err.Error(), "only validator") {
+		t.Fatalf("restore of a sole validator with a newer sign state: %v", err)
+	}
+	if _, serr := os.Stat(target); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("refused restore left %s (%v)", target, serr)
+	}
+
 	restored := filepath.Join(t.TempDir(), "restored")
 	res, err := runRestore(out, restored, "")
 	if err != nil {
@@ -229,6 +240,27 @@ func TestBackupRestoreDev(t *testing.T) {
 	if res.DoubleSignCheck != 0 {
 		t.Fatalf("a sole validator's restore set double_sign_check_height %d: it could never start", res.DoubleSignCheck)
 	}
+	// Why not for a sole validator: with the check, CometBFT finds the validator's own signatures in the
+	// last commits and refuses to start (a separate process, as a node that refuses to start is
+	// not cleaned up in-process).
+	checked := filepath.Join(t.TempDir(), "checked")
+	if _, err := runRestore(out, checked, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := consensus.SetDoubleSignCheckHeight(checked, restoreDoubleSignCheck); err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(ctx, 60*time.Second)
+	defer pcancel()
+	start := exec.CommandContext(pctx, os.Args[0], "start", "--home", checked, "--api-addr", freeAddr(t), "--agency-addr", freeAddr(t),
+		"--metrics-addr", freeAddr(t), "--p2p-addr", freeAddr(t))
+	start.Env = append(os.Environ(), "SIEGEL_TEST_EXEC=1")
+	sout, err := start.CombinedOutput()
+	if err == nil || !strings.Contains(string(sout), "found signature from the same key") {
+		t.Fatalf("a sole validator with double_sign_check_height = %d: %v, want a refusal to start\n%s", restoreDoubleSignCheck, err, lastLines(sout, 5))
+	}
+	t.Logf("with double_sign_check_height = %d: %v: %s", restoreDoubleSignCheck, err, lastLines(sout, 1))
+
 	lf2 := listenFlags{api: freeAddr(t), agency: freeAddr(t), metrics: freeAddr(t), p2p: freeAddr(t)}
 	n2 := startNode(t, restored, lf2)
 	public := api.NewClient(n2.r.APIURL)
@@ -245,6 +277,11 @@ func TestBackupRestoreDev(t *testing.T) {
 		t.Fatalf("anchor after restore: %+v, %v", more, err)
 	}
 	checkLookupsAndReceipts(t, ctx, public, restored, devAgencyID, more)
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 func flipByte(b []byte, i int) []byte {
@@ -303,10 +340,20 @@ func TestBackupRestoreTestnet(t *testing.T) {
 	kept, later := split(all, m.Height)
 	t.Logf("backup at %d, node 0 stopped at %d; %d documents anchored up to the backup, %d after", m.Height, stopped.Block, len(kept), len(later))
 
+	// Node 0's disk is still readable: its sign state, newer than the backup's, goes into the restored home.
 	restored := filepath.Join(t.TempDir(), "node0-restored")
-	res, err := runRestore(out, restored, "")
+	origState := filepath.Join(home0, "data", "priv_validator_state.json")
+	orig, err := consensus.ReadSignState(origState)
 	if err != nil {
 		t.Fatal(err)
+	}
+	res, err := runRestore(out, restored, origState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := consensus.ReadSignState(filepath.Join(restored, "data", "priv_validator_state.json"))
+	if err != nil || !res.FromOriginal || got != orig || orig.Height <= m.Height {
+		t.Fatalf("restored sign state %+v (%v, from original %v), original's %+v, backup at %d", got, err, res.FromOriginal, orig, m.Height)
 	}
 	cc, err := consensus.LoadConfig(restored)
 	if err != nil || cc.Consensus.DoubleSignCheckHeight != restoreDoubleSignCheck || res.DoubleSignCheck != restoreDoubleSignCheck {

@@ -48,7 +48,8 @@ func newRestoreCmd() *cobra.Command {
 			"height and app hash) and unpacks it into NEWDIR, which must be new or empty. Nothing is left in NEWDIR\n" +
 			"if any check fails. Run it as the node's user, so that the node owns its files.\n\n" +
 			"A restored validator must never sign what the original signed after the backup: that is double-signing,\n" +
-			"which the other validators can prove and punish, and which can split receipts between two histories.\n" +
+			"which CometBFT records on chain as evidence against the validator, and which can split receipts\n" +
+			"between two histories.\n" +
 			"So:\n" +
 			"  - Stop the original node FOR GOOD before starting the restored one (disable its service, and remove its\n" +
 			"    config/priv_validator_key.json or the machine). Never run both.\n" +

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,7 +164,9 @@ func dataUsage(dir string) diskUsage {
 		du.Entries = append(du.Entries, diskEntry{Name: e.Name(), Bytes: n})
 		du.Bytes += n
 	}
-	slices.SortFunc(du.Entries, func(a, b diskEntry) int { return int(min(max(b.Bytes-a.Bytes, -1), 1)) })
+	slices.SortFunc(du.Entries, func(a, b diskEntry) int { // largest first
+		return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), strings.Compare(a.Name, b.Name))
+	})
 	return du
 }
 

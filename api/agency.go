@@ -17,12 +17,19 @@ type AgencyOptions struct {
 	// CommitWait is how long POST /v1/anchors waits for the commit before it answers "pending".
 	// Default 20 s.
 	CommitWait time.Duration
+	// PublishWait bounds how long POST /v1/metadata waits for the document's anchor to be committed
+	// before it answers 503. Default CommitWait, which the server's write timeout allows for.
+	PublishWait time.Duration
 }
 
-// AgencyHandler serves the agency API: submissions, transaction status and node status.
+// AgencyHandler serves the agency API: submissions of transactions and of metadata, transaction
+// status, stored metadata (public and restricted), the agency registry and node status.
 func AgencyHandler(b Backend, t *Tracker, o AgencyOptions, logger *slog.Logger) http.Handler {
 	if o.CommitWait == 0 {
 		o.CommitWait = 20 * time.Second
+	}
+	if o.PublishWait == 0 {
+		o.PublishWait = o.CommitWait
 	}
 	a := &agency{b: b, t: t, o: o, log: logger}
 	p := &public{b: b, log: logger}
@@ -30,6 +37,11 @@ func AgencyHandler(b Backend, t *Tracker, o AgencyOptions, logger *slog.Logger) 
 	mux.HandleFunc("/v1/status", method(http.MethodGet, p.status))
 	mux.HandleFunc("/v1/anchors", method(http.MethodPost, a.submit))
 	mux.HandleFunc("/v1/txs/{hash}", method(http.MethodGet, a.txStatus))
+	mux.HandleFunc("/v1/metadata", method(http.MethodPost, a.publishMetadata))
+	mux.HandleFunc("/v1/metadata/{hash}", method(http.MethodGet, a.metadata))
+	// The registry, as on the public listener: a client finds the agency of its key here.
+	mux.HandleFunc("/v1/agencies", method(http.MethodGet, p.agencies))
+	mux.HandleFunc("/v1/agencies/{id}", method(http.MethodGet, p.agency))
 	mux.HandleFunc("/", notFound)
 	return secure(mux)
 }

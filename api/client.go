@@ -199,3 +199,42 @@ func (c *Client) Proposals(ctx context.Context) ([]ProposalView, error) {
 	_, err := c.do(ctx, http.MethodGet, "/v1/governance/proposals", nil, &v)
 	return v.Proposals, err
 }
+
+// PublishMetadata sends a signed metadata message (tx.Metadata's encoding) to the agency API and waits
+// until the node has checked it against the chain, stored and gossiped it; a node that cannot take it
+// now is skipped or asked again, as for Submit. A message the chain does not back is a *RejectedError
+// whose Reason is the node's reason (not_anchored, digest_mismatch, ...); one that is not a metadata
+// message at all is an *APIError (400 malformed, 413 oversized).
+func (c *Client) PublishMetadata(ctx context.Context, raw []byte) (MetadataPublished, error) {
+	var out struct {
+		MetadataPublished
+		ErrorBody
+	}
+	status, err := c.do(ctx, http.MethodPost, "/v1/metadata", raw, &out)
+	if err != nil {
+		return MetadataPublished{}, err
+	}
+	if status == http.StatusUnprocessableEntity {
+		if out.Error.Code == "" {
+			return MetadataPublished{}, errors.New("api: a 422 answer without an error code")
+		}
+		return MetadataPublished{}, &RejectedError{Reason: out.Error.Code, Err: errors.New(out.Error.Message)}
+	}
+	return out.MetadataPublished, nil
+}
+
+// Metadata returns the metadata a node stores for a document, public or restricted (agency API). It
+// returns an error that wraps ErrNotFound when the node stores none. Check the answer with
+// MetadataView.Check before relying on it.
+func (c *Client) Metadata(ctx context.Context, doc [32]byte) (*MetadataView, error) {
+	var v MetadataView
+	_, err := c.do(ctx, http.MethodGet, "/v1/metadata/"+hex.EncodeToString(doc[:]), nil, &v)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound && ae.Code == "unknown" {
+		return nil, fmt.Errorf("metadata of %x: %w", doc[:8], ErrNotFound)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &v, nil
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,6 +45,12 @@ type fakeBackend struct {
 	consistency ConsistencyView
 	proofErr    error // returned by LatestCheckpoint and Consistency when set
 
+	meta         map[[32]byte][]byte // stored metadata messages
+	metaErr      error               // returned by Metadata for every hash when set
+	publishErr   error               // returned by PublishMetadata when set
+	publishBlock bool                // PublishMetadata waits for its context to end
+	publishes    atomic.Int32
+
 	submitCode uint32
 	submitLog  string
 	submitErr  error
@@ -56,6 +63,7 @@ func newFakeBackend() *fakeBackend {
 		anchors:   map[[32]byte]receipt.Record{},
 		agencies:  map[string]string{},
 		txs:       map[[32]byte]TxOutcome{},
+		meta:      map[[32]byte][]byte{},
 		submitted: make(chan []byte, 16),
 		status: Status{
 			ChainID: testChainID, Height: 42, AppHash: HexBytes{0xAB, 0xCD, 0x01},
@@ -105,6 +113,78 @@ func (f *fakeBackend) setTx(o TxOutcome) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.txs[o.Hash] = o
+}
+
+func (f *fakeBackend) Metadata(doc [32]byte) (*tx.Metadata, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.metaErr != nil {
+		return nil, f.metaErr
+	}
+	raw, ok := f.meta[doc]
+	if !ok {
+		return nil, fmt.Errorf("metadata %x: %w", doc[:4], ErrNotFound)
+	}
+	return tx.DecodeMeta(raw)
+}
+
+// PublishMetadata checks raw as a node does, in short: the form, the signature, the anchor's agency and
+// digest (not the key's validity or the document type); it stores the message if it passes. With
+// publishErr set it returns that instead; with publishBlock set it waits for ctx to end first.
+func (f *fakeBackend) PublishMetadata(ctx context.Context, raw []byte) error {
+	f.publishes.Add(1)
+	f.mu.Lock()
+	block, perr := f.publishBlock, f.publishErr
+	f.mu.Unlock()
+	if block {
+		<-ctx.Done()
+		return errors.Join(ErrUnavailable, ctx.Err())
+	}
+	if perr != nil {
+		return perr
+	}
+	m, err := tx.DecodeMeta(raw)
+	if err != nil {
+		return &RejectedError{Reason: "malformed", Err: err}
+	}
+	if err := m.Verify(); err != nil {
+		return &RejectedError{Reason: "bad_signature", Err: err}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	a, ok := f.anchors[m.DocHash]
+	switch {
+	case !ok:
+		return &RejectedError{Reason: "not_anchored"}
+	case a.MetaDigest == nil:
+		return &RejectedError{Reason: "no_commitment"}
+	case a.Agency != m.AgencyID:
+		return &RejectedError{Reason: "wrong_agency", Err: fmt.Errorf("the anchor is by %q", a.Agency)}
+	case *a.MetaDigest != m.Digest():
+		return &RejectedError{Reason: "digest_mismatch"}
+	}
+	f.meta[m.DocHash] = append([]byte(nil), raw...)
+	return nil
+}
+
+// testMeta returns metadata for document i by agency land-registry, signed with seededKey(1).
+func testMeta(i int, vis tx.Visibility, fields ...tx.Field) *tx.Metadata {
+	m := &tx.Metadata{ChainID: testChainID, DocHash: docHash(i), AgencyID: "land-registry", Visibility: vis,
+		Fields: slices.Clone(fields)}
+	tx.SortFields(m.Fields)
+	m.Sign(seededKey(1))
+	return m
+}
+
+// withMeta anchors document i committing to m's digest and, if store is set, stores m.
+func (f *fakeBackend) withMeta(i int, m *tx.Metadata, store bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d := m.Digest()
+	f.anchors[docHash(i)] = testRecord(i, &d)
+	if store {
+		f.meta[docHash(i)] = m.Encode()
+	}
 }
 
 func (f *fakeBackend) Genesis() ([]byte, error) {

@@ -704,6 +704,21 @@ func (d *docBackend) Proposals() ([]ProposalView, error) {
 	return slices.Clone(d.proposals), nil
 }
 
+func (d *docBackend) Metadata(doc [32]byte) (*tx.Metadata, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	return d.fakeBackend.Metadata(doc)
+}
+
+// docMeta is the metadata of document i in newDocBackend: public for 5 and 7, restricted for 6.
+func docMeta(i int) *tx.Metadata {
+	if i == 6 {
+		return testMeta(i, tx.Restricted, restrictedFields()...)
+	}
+	return testMeta(i, tx.Public, publicFields()...)
+}
+
 func (d *docBackend) TxResult(h [32]byte) (TxOutcome, error) {
 	if d.err != nil {
 		return TxOutcome{}, d.err
@@ -714,8 +729,10 @@ func (d *docBackend) TxResult(h [32]byte) (TxOutcome, error) {
 func hexKeyOf(i int) string { return hexOf(docHash(5000 + i)) }
 
 // newDocBackend returns a backend holding one of everything: an anchored document 1 (with a metadata
-// digest), a revoked document 2 with a successor, a revoked document 3 without one, a document 4 of an
-// agency no longer registered, a receipt for any hash, checkpoints, agencies and proposals.
+// digest but no metadata), a revoked document 2 with a successor, a revoked document 3 without one, a
+// document 4 of an agency no longer registered, documents 5 and 6 with public and restricted metadata
+// stored, a document 7 whose public metadata is not stored yet, a receipt for any hash, checkpoints,
+// agencies and proposals.
 func newDocBackend() *docBackend {
 	f := newFakeBackend()
 	meta := docHash(99)
@@ -731,6 +748,9 @@ func newDocBackend() *docBackend {
 		docHash(3): {Height: 31, Time: time.Unix(1_800_000_100, 0), Reason: 4},
 	}
 	f.agencies["land-registry"] = "Land Registry <North>"
+	f.withMeta(5, docMeta(5), true)
+	f.withMeta(6, docMeta(6), true)
+	f.withMeta(7, docMeta(7), false)
 	withProofs(f)
 	power, zero := int64(10), int64(0)
 	return &docBackend{
@@ -958,6 +978,9 @@ func TestOpenAPIConformance(t *testing.T) {
 		docCase{name: "short", op: anchor, target: "/v1/anchors/abc", want: 400},
 		docCase{name: "not hex", op: anchor, target: "/v1/anchors/" + strings.Repeat("g", 64), want: 400},
 		docCase{name: "agency lookup fails", op: anchor, target: "/v1/anchors/" + h64, setup: func(b *docBackend) { b.agencyErr = errors.New("x") }, want: 500},
+		docCase{name: "public metadata", op: anchor, target: "/v1/anchors/" + hexOf(docHash(5)), want: 200},
+		docCase{name: "restricted metadata", op: anchor, target: "/v1/anchors/" + hexOf(docHash(6)), want: 200},
+		docCase{name: "metadata lookup fails", op: anchor, target: "/v1/anchors/" + hexOf(docHash(5)), setup: func(b *docBackend) { b.metaErr = errors.New("x") }, want: 500},
 
 		docCase{name: "json", op: rcpt, target: "/v1/anchors/" + h64 + "/receipt?format=json", want: 200},
 		docCase{name: "compact", op: rcpt, target: "/v1/anchors/" + h64 + "/receipt?format=compact", want: 200},
@@ -1034,6 +1057,10 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection re
 func agencyCases(t *testing.T, c *conformance) {
 	good, goodHash := signedTx(t, 1)
 	submit, txs, status := "POST /v1/anchors", "GET /v1/txs/{hash}", "GET /v1/status"
+	publish, getMeta := "POST /v1/metadata", "GET /v1/metadata/{hash}"
+	agencies, agency := "GET /v1/agencies", "GET /v1/agencies/{id}"
+	public, restricted, unstored := docMeta(5), docMeta(6), docMeta(7)
+	forged := testMeta(7, tx.Public, tx.Field{Key: tx.FieldTitle, Value: "not what the anchor committed to"})
 	committed := func(code uint32) func(*docBackend) {
 		return func(b *docBackend) { b.setTx(TxOutcome{Hash: goodHash, Height: 12, Index: 1, Code: code}) }
 	}
@@ -1062,6 +1089,40 @@ func agencyCases(t *testing.T, c *conformance) {
 
 		{name: "agency listener", op: status, target: "/v1/status", want: 200},
 		{name: "agency listener POST", op: status, method: http.MethodPost, target: "/v1/status", want: 405},
+
+		{name: "agency listener", op: agencies, target: "/v1/agencies", want: 200},
+		{name: "agency listener fails", op: agencies, target: "/v1/agencies", setup: func(b *docBackend) { b.err = errors.New("x") }, want: 500},
+		{name: "agency listener POST", op: agencies, method: http.MethodPost, target: "/v1/agencies", want: 405},
+		{name: "agency listener", op: agency, target: "/v1/agencies/old-school", want: 200},
+		{name: "agency listener unknown", op: agency, target: "/v1/agencies/nobody", want: 404},
+		{name: "agency listener ID too long", op: agency, target: "/v1/agencies/" + strings.Repeat("x", 65), want: 400},
+		{name: "agency listener POST", op: agency, method: http.MethodPost, target: "/v1/agencies/old-school", want: 405},
+
+		{name: "stored", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(unstored.Encode()), want: 200},
+		{name: "stored already", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(public.Encode()), want: 200},
+		{name: "restricted", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(restricted.Encode()), want: 200},
+		{name: "not anchored", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(testMeta(404, tx.Public, publicFields()...).Encode()), want: 422},
+		{name: "digest mismatch", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(forged.Encode()), want: 422},
+		{name: "unknown reason", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(public.Encode()),
+			setup: func(b *docBackend) { b.publishErr = &RejectedError{Reason: "moon_phase"} }, want: 422},
+		{name: "malformed", op: publish, method: http.MethodPost, target: "/v1/metadata", body: strings.NewReader("garbage"), want: 400},
+		{name: "unreadable", op: publish, method: http.MethodPost, target: "/v1/metadata", body: errReader{}, want: 400},
+		{name: "oversized", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(make([]byte, tx.MaxMetaBytes+1)), want: 413},
+		{name: "unavailable", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(public.Encode()),
+			setup: func(b *docBackend) { b.publishErr = fmt.Errorf("queue full: %w", ErrUnavailable) }, want: 503},
+		{name: "anchor not committed in time", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(public.Encode()),
+			setup: func(b *docBackend) { b.publishBlock = true }, want: 503},
+		{name: "fails", op: publish, method: http.MethodPost, target: "/v1/metadata", body: bytes.NewReader(public.Encode()),
+			setup: func(b *docBackend) { b.publishErr = errors.New("x") }, want: 500},
+		{name: "GET", op: publish, method: http.MethodGet, target: "/v1/metadata", want: 405},
+
+		{name: "public", op: getMeta, target: "/v1/metadata/" + hexOf(docHash(5)), want: 200},
+		{name: "restricted", op: getMeta, target: "/v1/metadata/" + strings.ToUpper(hexOf(docHash(6))), want: 200},
+		{name: "HEAD", op: getMeta, method: http.MethodHead, target: "/v1/metadata/" + hexOf(docHash(6)), want: 200},
+		{name: "none stored", op: getMeta, target: "/v1/metadata/" + hexOf(docHash(1)), want: 404},
+		{name: "malformed", op: getMeta, target: "/v1/metadata/xyz", want: 400},
+		{name: "fails", op: getMeta, target: "/v1/metadata/" + hexOf(docHash(5)), setup: func(b *docBackend) { b.err = errors.New("x") }, want: 500},
+		{name: "POST", op: getMeta, method: http.MethodPost, target: "/v1/metadata/" + hexOf(docHash(5)), want: 405},
 	}
 	for _, tc := range cases {
 		method := cmp.Or(tc.method, http.MethodGet)
@@ -1070,7 +1131,7 @@ func agencyCases(t *testing.T, c *conformance) {
 			if tc.setup != nil {
 				tc.setup(b)
 			}
-			h := AgencyHandler(b, NewTracker(), AgencyOptions{CommitWait: 50 * time.Millisecond}, discardLogger())
+			h := AgencyHandler(b, NewTracker(), AgencyOptions{CommitWait: 50 * time.Millisecond, PublishWait: 50 * time.Millisecond}, discardLogger())
 			ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 			defer cancel()
 			req := httptest.NewRequest(method, tc.target, tc.body).WithContext(ctx)
@@ -1127,5 +1188,85 @@ func TestOpenAPIValidator(t *testing.T) {
 	}
 	if errs := d.validateHeader("Retry-After", &oaSchema{Ref: ""}, "1"); len(errs) == 0 {
 		t.Error("a header schema without a type passed")
+	}
+}
+
+// TestOpenAPIExamples checks every example in the document against the schema it illustrates, and that
+// the example metadata is a real signed message whose digest and signature check.
+func TestOpenAPIExamples(t *testing.T) {
+	d := loadOpenAPI(t)
+	dec := json.NewDecoder(bytes.NewReader(openAPIDocument))
+	dec.UseNumber()
+	var raw any
+	if err := dec.Decode(&raw); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	var walk func(at string, v any)
+	walk = func(at string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if ex, ok := v["example"]; ok {
+				target := v
+				if s, ok := v["schema"].(map[string]any); ok {
+					target = s // a media type object: the example illustrates its schema
+				}
+				b, _ := json.Marshal(target)
+				var s oaSchema
+				if err := json.Unmarshal(b, &s); err != nil {
+					t.Fatalf("%s: %v", at, err)
+				}
+				n++
+				for _, e := range d.validate("$", &s, ex) {
+					t.Errorf("%s: the example does not match its schema: %s", at, e)
+				}
+			}
+			for k, x := range v {
+				walk(at+"/"+k, x)
+			}
+		case []any:
+			for i, x := range v {
+				walk(fmt.Sprintf("%s/%d", at, i), x)
+			}
+		}
+	}
+	walk("#", raw)
+	if n < 3 {
+		t.Errorf("%d examples checked, want at least 3", n)
+	}
+
+	var doc struct {
+		Components struct {
+			Schemas struct {
+				Metadata struct {
+					Example MetadataView `json:"example"`
+				} `json:"Metadata"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(openAPIDocument, &doc); err != nil {
+		t.Fatal(err)
+	}
+	ex := doc.Components.Schemas.Metadata.Example
+	digest, err := ParseHash(ex.Digest)
+	if err != nil {
+		t.Fatalf("example digest: %v", err)
+	}
+	if _, err := ex.Check(digest); err != nil {
+		t.Errorf("the example metadata does not check: %v", err)
+	}
+}
+
+// TestOpenAPIRejectReasons: every reason POST /v1/metadata answers with is a documented error code.
+func TestOpenAPIRejectReasons(t *testing.T) {
+	d := loadOpenAPI(t)
+	s, err := d.schema(d.Components.Schemas["ErrorBody"].Properties["error"].Properties["code"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, code := range append(slices.Sorted(maps.Keys(metadataRejections)), "rejected") {
+		if !slices.Contains(s.Enum, any(code)) {
+			t.Errorf("error code %q is not documented in ErrorBody", code)
+		}
 	}
 }

@@ -85,6 +85,13 @@ func (p *public) anchor(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewOf(rec, name)
+	if rec.MetaDigest != nil {
+		if v.Metadata, err = p.publicMetadata(h, *rec.MetaDigest); err != nil {
+			p.log.Error("metadata lookup failed", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
+			return
+		}
+	}
 	if rv != nil {
 		v.Status, v.Revocation = StatusRevoked, revocationView(rv)
 	}

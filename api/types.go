@@ -48,7 +48,31 @@ type Backend interface {
 	Consistency(from, to uint64) (ConsistencyView, error)
 	// Genesis returns the chain's genesis document (CometBFT's JSON): the trust root of receipts.
 	Genesis() ([]byte, error)
+	// Metadata returns the metadata message stored for doc, public or restricted: it was checked against
+	// the digest its anchor committed to when it was stored. ErrNotFound if none is stored (yet).
+	Metadata(doc [32]byte) (*tx.Metadata, error)
+	// PublishMetadata checks raw, an encoded and signed metadata message, against the chain, stores it
+	// and gossips it to the other nodes. If the document's anchor is not committed yet it waits for it
+	// (a bounded time, or until ctx ends). A message the chain does not back is a *RejectedError.
+	PublishMetadata(ctx context.Context, raw []byte) error
 }
+
+// RejectedError is a metadata message that the node refused. Reason is a stable machine-readable word
+// (malformed, bad_signature, not_anchored, no_commitment, wrong_agency, key_not_valid, digest_mismatch,
+// doc_type, ...).
+type RejectedError struct {
+	Reason string
+	Err    error
+}
+
+func (e *RejectedError) Error() string {
+	if e.Err == nil {
+		return "metadata rejected: " + e.Reason
+	}
+	return "metadata rejected: " + e.Reason + ": " + e.Err.Error()
+}
+
+func (e *RejectedError) Unwrap() error { return e.Err }
 
 // CheckpointView is the body of GET /v1/checkpoints/latest.
 type CheckpointView struct {
@@ -114,6 +138,10 @@ type AnchorView struct {
 	TxIndex    uint32    `json:"tx_index"`
 	Entry      uint32    `json:"entry"`
 	MetaDigest string    `json:"metadata_digest,omitempty"`
+	// Metadata is the document's metadata when the anchor committed to some (MetaDigest) and the node
+	// holds it and it is public. MetaDigest without Metadata: the node has not received the metadata
+	// yet, or it is restricted; the public API does not say which.
+	Metadata *MetadataView `json:"metadata,omitempty"`
 	// Revocation is set when Status is "revoked".
 	Revocation *RevocationView `json:"revocation,omitempty"`
 }

@@ -108,6 +108,15 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool)
 	if m.Digest() != *a.MetaDigest {
 		return reject(ReasonDigestMismatch, nil)
 	}
+	if dt, ok := m.Field(tx.FieldDocType); ok {
+		ok, err := n.chain.DocTypeAllowed(a.Agency, dt)
+		if err != nil {
+			return ignore(ReasonInternal, err)
+		}
+		if !ok {
+			return reject(ReasonDocType, fmt.Errorf("agency %q may not issue documents of type %q", a.Agency, dt))
+		}
+	}
 	has, err := n.store.Has(m.DocHash)
 	if err != nil {
 		return ignore(ReasonInternal, err)
@@ -222,9 +231,16 @@ func (n *Node) Publish(ctx context.Context, raw []byte) error {
 	return nil
 }
 
-// NotifyCommitted tells the node that a block committed anchors of docs, so that messages waiting for
-// them are looked at again at once. Without it they are, every Config.PendingPoll.
-func (n *Node) NotifyCommitted(docs [][32]byte) { n.pending.wake(docs) }
+// NotifyCommitted tells the node that a block committed anchors of docs with metadata digests, so that
+// messages waiting for them are looked at again at once (without it they are, every
+// Config.PendingPoll), and so that what gossip does not bring is fetched from peers soon after
+// (Config.CommitSyncDelay) rather than at the next periodic round.
+func (n *Node) NotifyCommitted(docs [][32]byte) {
+	n.pending.wake(docs)
+	if len(docs) > 0 {
+		poke(n.sync.committed)
+	}
+}
 
 // pending is the bounded queue of messages waiting for their anchor. Each waiting message is a
 // goroutine of gossipsub's validation (bounded by the validator concurrency) or a Publish call.

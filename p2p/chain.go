@@ -22,6 +22,9 @@ type Chain interface {
 	// false for every key of a suspended agency. Metadata signed by the very key that signed the
 	// anchor is accepted without asking.
 	KeyValid(agency string, key [32]byte) (bool, error)
+	// DocTypeAllowed reports whether agency may issue documents of type docType: governance may limit
+	// an agency to some types (none set: any type).
+	DocTypeAllowed(agency, docType string) (bool, error)
 	// MetaAnchors lists the documents that were anchored with a metadata digest, in commit order: up
 	// to limit of them, from position from on, and the position to continue from. Positions are the
 	// implementation's to choose (the event log index, say), with 0 the start; a later call with next
@@ -110,6 +113,7 @@ const (
 	ReasonWrongAgency    Reason = "wrong_agency"    // it names another agency than the anchor's
 	ReasonKeyNotValid    Reason = "key_not_valid"   // its key may not sign for the agency
 	ReasonDigestMismatch Reason = "digest_mismatch" // its digest is not the committed one
+	ReasonDocType        Reason = "doc_type"        // its doc_type is not one the agency may issue
 	ReasonUnrequested    Reason = "unrequested"     // a catch-up answer for a document not asked for
 )
 
@@ -120,6 +124,13 @@ const (
 	ReasonExpired   Reason = "expired"    // its wait expired while consensus was catching up
 	ReasonInternal  Reason = "internal"   // reading the chain or writing the store failed
 	ReasonShutdown  Reason = "shutdown"   // the node or the request was stopped
+)
+
+// RejectReasons and IgnoreReasons list every reason, for metrics that show each label from the start.
+var (
+	RejectReasons = []Reason{ReasonMalformed, ReasonOversized, ReasonWrongChain, ReasonBadSignature, ReasonNotAnchored,
+		ReasonNoCommitment, ReasonWrongAgency, ReasonKeyNotValid, ReasonDigestMismatch, ReasonDocType, ReasonUnrequested}
+	IgnoreReasons = []Reason{ReasonDuplicate, ReasonQueueFull, ReasonExpired, ReasonInternal, ReasonShutdown}
 )
 
 // Via says how an accepted message arrived.

@@ -41,6 +41,10 @@ type Config struct {
 	// ResyncInterval is the least time between full catch-up rounds (from the first anchor), which run
 	// at start and when a peer connects. Default 30s.
 	ResyncInterval time.Duration
+	// CommitSyncDelay is how long after a block committed anchors with metadata digests the node looks
+	// for metadata that gossip did not bring (it was published while this node was down or still
+	// catching up with the chain) and fetches it from peers. Default 2s.
+	CommitSyncDelay time.Duration
 	// SyncTimeout bounds one catch-up request, answer included. Default 10s.
 	SyncTimeout time.Duration
 	// SyncServeRate bounds the catch-up requests served per peer and second (burst: twice as many).
@@ -81,6 +85,7 @@ func (c Config) withDefaults() Config {
 	def(&c.SyncInterval, time.Minute)
 	def(&c.ResyncInterval, 30*time.Second)
 	def(&c.SyncTimeout, 10*time.Second)
+	def(&c.CommitSyncDelay, 2*time.Second)
 	def(&c.DialTimeout, 5*time.Second)
 	def(&c.RedialMax, time.Minute)
 	def(&c.heartbeat, time.Second)
@@ -104,23 +109,12 @@ func (c Config) validate() error {
 	case c.MaxPending < 0 || c.MaxPending > 1<<16:
 		return fmt.Errorf("%w: max pending %d, want 0 to 65536", ErrConfig, c.MaxPending)
 	case c.PendingTTL < 0 || c.PendingPoll < 0 || c.SyncInterval < 0 || c.ResyncInterval < 0 ||
-		c.SyncTimeout < 0 || c.DialTimeout < 0 || c.RedialMax < time.Second:
+		c.SyncTimeout < 0 || c.CommitSyncDelay < 0 || c.DialTimeout < 0 || c.RedialMax < time.Second:
 		return fmt.Errorf("%w: negative duration, or redial max under 1s", ErrConfig)
 	case c.SyncServeRate < 0:
 		return fmt.Errorf("%w: sync serve rate %v", ErrConfig, c.SyncServeRate)
 	}
-	for _, a := range c.ListenAddrs {
-		if _, err := ma.NewMultiaddr(a); err != nil {
-			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, a, err)
-		}
-	}
-	if _, err := c.bootstrapPeers(); err != nil {
-		return err
-	}
-	if _, err := c.allowedPeers(); err != nil {
-		return err
-	}
-	return nil
+	return CheckAddrs(c.ListenAddrs, c.Bootstrap, c.AllowedPeers)
 }
 
 // bootstrapPeers parses Bootstrap, merging addresses of the same peer.
@@ -184,3 +178,19 @@ func Topic(chainID string) string { return "/siegel/" + chainID + "/meta/1" }
 
 // SyncProtocol returns the protocol ID of a chain's catch-up protocol.
 func SyncProtocol(chainID string) string { return "/siegel/" + chainID + "/meta-sync/1" }
+
+// CheckAddrs checks listen multiaddrs, bootstrap peers and allowed peer IDs as New does, so that a
+// node's configuration can be checked before anything starts.
+func CheckAddrs(listen, bootstrap, allowed []string) error {
+	for _, a := range listen {
+		if _, err := ma.NewMultiaddr(a); err != nil {
+			return fmt.Errorf("%w: listen address %q: %v", ErrConfig, a, err)
+		}
+	}
+	c := Config{Bootstrap: bootstrap, AllowedPeers: allowed}
+	if _, err := c.bootstrapPeers(); err != nil {
+		return err
+	}
+	_, err := c.allowedPeers()
+	return err
+}

@@ -19,6 +19,7 @@ type chain struct {
 
 func (c chain) Anchor(doc [32]byte) (p2p.Anchor, bool, error) { return c.anchor, doc == c.doc, nil }
 func (c chain) KeyValid(string, [32]byte) (bool, error)       { return false, nil }
+func (c chain) DocTypeAllowed(string, string) (bool, error)   { return true, nil }
 func (c chain) CaughtUp() bool                                { return true }
 func (c chain) MetaAnchors(from uint64, limit int) ([][32]byte, uint64, error) {
 	if from > 0 {

@@ -121,6 +121,11 @@ func (c *fakeChain) KeyValid(agency string, key [32]byte) (bool, error) {
 	return slices.Contains(c.keys[agency], key), nil
 }
 
+// DocTypeAllowed limits tax-office to tax assessments; land-registry may issue any type.
+func (c *fakeChain) DocTypeAllowed(agency, docType string) (bool, error) {
+	return agency != "tax-office" || docType == "tax-assessment", nil
+}
+
 func (c *fakeChain) MetaAnchors(from uint64, limit int) ([][32]byte, uint64, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -48,6 +48,11 @@ func TestRejections(t *testing.T) {
 	otherChain.Sign(landKey)
 	chain.commitMeta(otherChain)
 
+	// tax-office may issue tax assessments only; its anchor and digest are right, the type is not.
+	wrongType := metaBy("wrong-type", "tax-office", taxKey)
+	d := wrongType.Digest()
+	chain.commit(wrongType.DocHash, Anchor{Agency: "tax-office", Signer: pub(taxKey), MetaDigest: &d})
+
 	oversized := append(meta("oversized").Encode(), make([]byte, tx.MaxMetaBytes)...)
 
 	never := meta("never-anchored")
@@ -62,6 +67,7 @@ func TestRejections(t *testing.T) {
 		{"key of another agency", foreignKey.Encode(), ReasonKeyNotValid},
 		{"retired key", retiredKey.Encode(), ReasonKeyNotValid},
 		{"digest mismatch", mismatch.Encode(), ReasonDigestMismatch},
+		{"document type the agency may not issue", wrongType.Encode(), ReasonDocType},
 		{"anchor without commitment", noCommitment.Encode(), ReasonNoCommitment},
 		{"other chain", otherChain.Encode(), ReasonWrongChain},
 		{"oversized", oversized, ReasonOversized},
@@ -101,7 +107,7 @@ func TestRejections(t *testing.T) {
 			t.Errorf("%s: forwarded", tc.name)
 		}
 	}
-	for _, m := range []*tx.Metadata{forged, wrongAgency, foreignKey, retiredKey, mismatch, noCommitment, otherChain, never} {
+	for _, m := range []*tx.Metadata{forged, wrongAgency, foreignKey, retiredKey, mismatch, wrongType, noCommitment, otherChain, never} {
 		if raw, found, _ := judge.store.Get(m.DocHash); found && bytes.Equal(raw, m.Encode()) {
 			t.Errorf("invalid metadata for %x stored", m.DocHash[:4])
 		}

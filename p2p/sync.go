@@ -48,6 +48,7 @@ var errSyncProtocol = errors.New("p2p: catch-up protocol violation")
 // syncState is the catch-up bookkeeping of a Node.
 type syncState struct {
 	full      chan struct{} // a full round was asked for
+	committed chan struct{} // anchors with metadata digests were committed
 	fullLimit *rate.Limiter // full rounds triggered by peers
 	roundMu   sync.Mutex    // one round at a time
 	cursor    uint64        // where the last completed round ended; under roundMu
@@ -58,6 +59,7 @@ type syncState struct {
 
 func (s *syncState) init(cfg Config) {
 	s.full = make(chan struct{}, 1)
+	s.committed = make(chan struct{}, 1)
 	s.fullLimit = rate.NewLimiter(rate.Every(cfg.ResyncInterval), 1)
 	s.serveLimits = map[peer.ID]*rate.Limiter{}
 }
@@ -343,8 +345,9 @@ func (n *Node) CatchUp(ctx context.Context) (Progress, error) {
 }
 
 // syncLoop runs catch-up rounds: a full one at start and when a peer connects (at most one every
-// Config.ResyncInterval), and one for the anchors committed since the last round every
-// Config.SyncInterval, every tenth of them a full one.
+// Config.ResyncInterval); one for the anchors committed since the last round Config.CommitSyncDelay
+// after a block committed some (metadata that gossip brings in the meantime is not fetched); and one
+// every Config.SyncInterval, every tenth of them a full one.
 func (n *Node) syncLoop() {
 	run := func(full bool) {
 		if _, err := n.round(n.ctx, full); err != nil && n.ctx.Err() == nil {
@@ -354,15 +357,37 @@ func (n *Node) syncLoop() {
 	run(true)
 	tick := time.NewTicker(n.cfg.SyncInterval)
 	defer tick.Stop()
+	// deferred fires when a full round asked for too soon after the last may run; nil while none is due.
+	var deferred <-chan time.Time
 	for rounds := 1; ; {
 		select {
 		case <-n.ctx.Done():
 			return
 		case <-n.sync.full:
-			if n.sync.fullLimit.Wait(n.ctx) != nil {
-				return
+			if deferred != nil {
+				continue // one is due already
+			}
+			// Not Wait: the loop must go on serving the other triggers meanwhile.
+			if d := n.sync.fullLimit.Reserve().Delay(); d > 0 {
+				deferred = time.After(d)
+				continue
 			}
 			run(true)
+		case <-deferred:
+			deferred = nil
+			run(true)
+		case <-n.sync.committed:
+			select {
+			case <-n.ctx.Done():
+				return
+			case <-time.After(n.cfg.CommitSyncDelay):
+			}
+			// Blocks that commit during the delay are covered by this round.
+			select {
+			case <-n.sync.committed:
+			default:
+			}
+			run(false)
 		case <-tick.C:
 			run(rounds%fullEvery == 0)
 			rounds++

@@ -136,6 +136,44 @@ func TestWipedStoreRebuilds(t *testing.T) {
 	}
 }
 
+// TestCommitTriggersCatchUp: metadata that gossip never brought (it was published while the node was
+// down or behind) is fetched soon after NotifyCommitted reports its anchor, not at the next periodic
+// round (an hour away here).
+func TestCommitTriggersCatchUp(t *testing.T) {
+	chain := newChain()
+	a := startNode(t, testConfig("ca"), chain, nil)
+	cfg := testConfig("cb", a)
+	cfg.CommitSyncDelay = 100 * time.Millisecond
+	b := startNode(t, cfg, chain, nil)
+	waitFor(t, 10*time.Second, "the nodes to connect", func() bool { return b.Peers() == 1 })
+	time.Sleep(300 * time.Millisecond) // let the full round of the connection pass
+
+	// put stores m at a only, as if a had received it while b was away, and commits its anchor.
+	put := func(label string) *tx.Metadata {
+		m := meta(label)
+		if err := a.store.Put(m.DocHash, m.Encode()); err != nil {
+			t.Fatal(err)
+		}
+		chain.commitMeta(m)
+		return m
+	}
+	first := put("committed-1")
+	b.NotifyCommitted([][32]byte{first.DocHash})
+	waitFor(t, 10*time.Second, "b to fetch the metadata of the committed anchor", func() bool { return hasAll(b.store, []*tx.Metadata{first}) })
+
+	// Without a notification nothing happens before the periodic round.
+	second := put("committed-2")
+	time.Sleep(time.Second)
+	if hasAll(b.store, []*tx.Metadata{second}) {
+		t.Fatal("b fetched metadata nobody told it about")
+	}
+	b.NotifyCommitted([][32]byte{second.DocHash})
+	waitFor(t, 10*time.Second, "b to fetch the second", func() bool { return hasAll(b.store, []*tx.Metadata{second}) })
+	if got := b.metrics.acceptedVia(ViaSync); got != 2 {
+		t.Errorf("b accepted %d by catch-up, want 2", got)
+	}
+}
+
 // rogue is a host that answers catch-up requests with whatever answer returns.
 func rogue(t *testing.T, answer func(asked [][32]byte) []byte) host.Host {
 	t.Helper()

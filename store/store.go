@@ -36,6 +36,8 @@ const (
 	pVals      = 'v' // v/<height>              -> validator set from that height on
 	pRevoked   = 'r' // r/<doc hash>            -> receipt.Revocation encoding
 	pProposal  = 'o' // o/<proposal ID>         -> Proposal JSON
+	pMetaIdx   = 'i' // i/<log index>           -> doc hash of an anchor that committed to metadata
+	pMetadata  = 'd' // d/<doc hash>            -> signed metadata message (gossiped; not in the app hash)
 	sep        = '/'
 	metaCommit = "commit"
 	metaParams = "params"
@@ -385,6 +387,9 @@ func (s *Store) Save(b *Block) error {
 	for i := range b.Anchors {
 		a := &b.Anchors[i]
 		errs = append(errs, set(key(pAnchor, a.DocHash[:]), append(u64(a.LogIndex), a.Encode()...)))
+		if a.MetaDigest != nil {
+			errs = append(errs, set(key(pMetaIdx, u64(a.LogIndex)), a.DocHash[:]))
+		}
 	}
 	for _, pr := range b.Proposals {
 		v, err := json.Marshal(pr)

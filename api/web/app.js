@@ -40,7 +40,7 @@
       unknown: 'Unbekannt',
       unknownText: 'Zu diesem Fingerabdruck ist kein Dokument registriert. Das Dokument wurde entweder nicht über Siegel ausgestellt oder es wurde verändert – schon ein geändertes Zeichen ergibt einen anderen Fingerabdruck.',
       fingerprint: 'Fingerabdruck',
-      agency: 'Ausstellende Stelle',
+      agency: 'Ausgestellt von',
       registered: 'Registriert',
       block: 'Block',
       failed: 'Die Prüfung ist fehlgeschlagen. Bitte versuchen Sie es später erneut.',
@@ -52,6 +52,9 @@
       receiptOther: (hash) => `Dieser Nachweis gilt für ein anderes Dokument (${hash}).`,
       receiptUnavailable: 'Die Prüfung im Browser ist auf diesem Server nicht verfügbar.',
       states: { anchored: 'echt', revoked: 'widerrufen', unknown: 'unbekannt' },
+      metaHeading: 'Angaben zum Dokument',
+      metaSigned: (agency) => `Diese Angaben sind von ${agency} signiert und stimmen mit dem Prüfwert überein, der zu diesem Dokument in der Kette steht.`,
+      metaPending: 'Die ausstellende Stelle hat Angaben zu diesem Dokument hinterlegt. Sie liegen diesem Server noch nicht vor (noch nicht empfangen) oder sind nicht öffentlich.',
     },
     en: {
       pageTitle: 'Siegel – check a document',
@@ -99,8 +102,24 @@
       receiptOther: (hash) => `This receipt is for another document (${hash}).`,
       receiptUnavailable: 'The in-browser check is not available on this server.',
       states: { anchored: 'genuine', revoked: 'revoked', unknown: 'unknown' },
+      metaHeading: 'Document details',
+      metaSigned: (agency) => `These details are signed by ${agency} and match the commitment recorded on the chain for this document.`,
+      metaPending: 'The issuer recorded details of this document. This server does not have them: not received yet, or not public.',
     },
   };
+
+  // Labels of the well-known metadata keys, in the order the page shows them; other keys follow under
+  // their own name, sorted. A Map, so that a key such as "constructor" or "__proto__" finds nothing.
+  const META_LABELS = new Map([
+    ['title', { de: 'Titel', en: 'Title' }],
+    ['doc_type', { de: 'Dokumentart', en: 'Document type' }],
+    ['issuer_office', { de: 'Ausstellende Stelle', en: 'Issuing office' }],
+    ['valid_from', { de: 'Gültig ab', en: 'Valid from' }],
+    ['valid_until', { de: 'Gültig bis', en: 'Valid until' }],
+    ['language', { de: 'Sprache', en: 'Language' }],
+  ]);
+  const META_KEY = /^[a-z0-9_]{1,32}$/;
+  const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
   const HEX64 = /^[0-9a-f]{64}$/;
   const $ = (id) => document.getElementById(id);
@@ -137,6 +156,57 @@
     const d = new Date(iso);
     if (isNaN(d)) return String(iso);
     return new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeStyle: 'short' }).format(d);
+  }
+
+  // formatDay shows a date YYYY-MM-DD in the page's language, or as given if it is not one.
+  function formatDay(s) {
+    const m = ISO_DATE.exec(s);
+    if (!m) return s;
+    const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+    if (isNaN(d) || d.toISOString().slice(0, 10) !== s) return s;
+    return new Intl.DateTimeFormat(lang === 'de' ? 'de-DE' : 'en-GB', { dateStyle: 'long', timeZone: 'UTC' }).format(d);
+  }
+
+  // formatLanguage names a language tag in the page's language, keeping the tag: "Deutsch (de)".
+  function formatLanguage(tag) {
+    try {
+      const name = new Intl.DisplayNames([lang], { type: 'language' }).of(tag);
+      if (name && name !== tag) return `${name} (${tag})`;
+    } catch (_) { /* not a tag Intl knows */ }
+    return tag;
+  }
+
+  function formatMetaValue(key, value) {
+    if (key === 'valid_from' || key === 'valid_until') return formatDay(value);
+    if (key === 'language') return formatLanguage(value);
+    return value;
+  }
+
+  // metaSection shows the document's public metadata, which the node checked against the digest the
+  // anchor committed to; or says that there is a digest but the node has no (public) metadata for it.
+  // Every key and value is the agency's text: it goes into the page as text only.
+  function metaSection(v, agency) {
+    const sec = el('section', { id: 'meta', class: 'meta', 'aria-labelledby': 'meta-heading' }, el('h3', { id: 'meta-heading' }, t('metaHeading')));
+    const m = v.metadata;
+    const fields = m && typeof m === 'object' && m.digest === v.metadata_digest && m.fields && typeof m.fields === 'object' ? m.fields : null;
+    const keys = fields ? Object.keys(fields).filter((k) => typeof fields[k] === 'string') : [];
+    if (keys.length === 0) {
+      sec.dataset.state = 'pending';
+      sec.append(el('p', { class: 'hint' }, t('metaPending')));
+      return sec;
+    }
+    const known = [...META_LABELS.keys()].filter((k) => keys.includes(k));
+    const others = keys.filter((k) => !META_LABELS.has(k)).sort();
+    const dl = el('dl', { id: 'meta-fields' });
+    for (const k of [...known, ...others]) {
+      const label = META_LABELS.get(k);
+      const dd = el('dd', {}, formatMetaValue(k, fields[k]));
+      if (META_KEY.test(k)) dd.dataset.key = k;
+      dl.append(el('dt', {}, label ? label[lang] : k), dd);
+    }
+    sec.dataset.state = 'shown';
+    sec.append(dl, el('p', { class: 'hint' }, t('metaSigned')(agency)));
+    return sec;
   }
 
   function formatSize(n) {
@@ -235,6 +305,7 @@
       dl.append(el('dt', {}, t('registered')), el('dd', {}, `${formatDate(v.time)} · ${t('block')} ${Number(v.height)}`));
     }
     box.append(dl);
+    if (v && typeof v.metadata_digest === 'string' && v.metadata_digest !== '') box.append(metaSection(v, agency));
     const succ = v && v.revocation && v.revocation.successor;
     if (succ && HEX64.test(succ)) {
       const a = el('a', { href: '/?h=' + succ, class: 'mono' }, succ);

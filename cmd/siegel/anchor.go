@@ -69,11 +69,11 @@ func hashFile(path string) ([32]byte, error) {
 
 // signAnchor builds and signs one anchor transaction that expires ttl blocks after height.
 func signAnchor(key ed25519.PrivateKey, chainID string, height, ttl uint64, hashes [][32]byte) []byte {
-	body := &tx.Anchor{Entries: make([]tx.Entry, len(hashes))}
+	entries := make([]tx.Entry, len(hashes))
 	for i, h := range hashes {
-		body.Entries[i].Hash = h
+		entries[i].Hash = h
 	}
-	return signTx(key, chainID, height+ttl, body)
+	return signTx(key, chainID, height+ttl, &tx.Anchor{Entries: entries})
 }
 
 // signTx signs body for chainID with a random nonce, valid until height expiry, and encodes it.
@@ -96,19 +96,24 @@ type anchorResult struct {
 	TxHash   string `json:"tx_hash,omitempty"`
 	Code     string `json:"code,omitempty"`
 	Message  string `json:"message,omitempty"`
+	// Metadata is "published" once the document's metadata is stored and gossiped, else why not.
+	Metadata string `json:"metadata,omitempty"`
 }
 
 func newAnchorCmd() *cobra.Command {
-	var nodes, keyPath string
+	var nodes, keyPath, metaPath string
 	var hashes []string
 	var asJSON bool
 	var ttl uint64
 	cmd := &cobra.Command{
-		Use:   "anchor --key FILE [--node URL[,URL...]] (FILE... | --hash HEX...)",
+		Use:   "anchor --key FILE [--node URL[,URL...]] [--meta META.json] (FILE... | --hash HEX...)",
 		Short: "Anchor document hashes: hash locally, sign, submit, wait until committed",
 		Long: "Hashes each FILE with SHA-256 on this machine (the document never leaves it), signs one transaction\n" +
 			"per batch with the agency key, submits it to the agency API and waits until it is committed.\n" +
-			"Exit status: 0 all committed, 1 some rejected, 2 error.",
+			"With --meta, each document also gets metadata (document type, issuing office, validity dates: see\n" +
+			"docs/AGENCIES.md for the file): the transaction commits to its digest, and once committed the signed\n" +
+			"metadata is published to the node, which gossips it to every other node.\n" +
+			"Exit status: 0 all committed (and their metadata published), 1 some rejected or not published, 2 error.",
 		RunE: func(cmd *cobra.Command, files []string) error {
 			docs, err := documents(files, hashes)
 			if err != nil {
@@ -121,8 +126,14 @@ func newAnchorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var meta *metaFile
+			if metaPath != "" {
+				if meta, err = loadMetaFile(metaPath); err != nil {
+					return err
+				}
+			}
 			c := api.NewClient(strings.Split(nodes, ",")...)
-			results, err := anchorDocuments(cmd.Context(), c, key, docs, ttl)
+			results, err := anchorWithMeta(cmd.Context(), c, key, docs, meta, ttl)
 			if err != nil {
 				return err
 			}
@@ -133,6 +144,7 @@ func newAnchorCmd() *cobra.Command {
 	f.StringVar(&nodes, "node", "http://127.0.0.1:8081", "agency API URL(s), comma-separated; the next is tried when one is down")
 	f.StringVar(&keyPath, "key", "", "agency private key file")
 	f.StringArrayVar(&hashes, "hash", nil, "a SHA-256 in hex to anchor instead of a file (repeatable)")
+	f.StringVar(&metaPath, "meta", "", "metadata for every document, a JSON file: {\"visibility\": \"public\", \"fields\": {\"doc_type\": \"...\"}}")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.Uint64Var(&ttl, "ttl", 100, "blocks after which an unconfirmed transaction expires (capped by the chain)")
 	return cmd
@@ -140,9 +152,21 @@ func newAnchorCmd() *cobra.Command {
 
 // anchorDocuments submits docs in batches of the chain's maximum and reports one result per document.
 func anchorDocuments(ctx context.Context, c *api.Client, key ed25519.PrivateKey, docs []document, ttl uint64) ([]anchorResult, error) {
+	return anchorWithMeta(ctx, c, key, docs, nil, ttl)
+}
+
+// anchorWithMeta is anchorDocuments, and with meta set, each document's entry commits to the digest of
+// its metadata, which is published once the batch is committed.
+func anchorWithMeta(ctx context.Context, c *api.Client, key ed25519.PrivateKey, docs []document, meta *metaFile, ttl uint64) ([]anchorResult, error) {
 	st, err := c.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("node status: %w", err)
+	}
+	var metas []signedMeta
+	if meta != nil {
+		if metas, err = signMetadata(ctx, c, st.ChainID, key, meta, docs); err != nil {
+			return nil, err
+		}
 	}
 	if st.MaxTTL > 0 {
 		ttl = min(ttl, st.MaxTTL)
@@ -151,29 +175,39 @@ func anchorDocuments(ctx context.Context, c *api.Client, key ed25519.PrivateKey,
 	var results []anchorResult
 	for start := 0; start < len(docs); start += batch {
 		part := docs[start:min(start+batch, len(docs))]
-		hs := make([][32]byte, len(part))
+		entries := make([]tx.Entry, len(part))
 		for i, d := range part {
-			hs[i] = d.Hash
+			entries[i].Hash = d.Hash
+			if metas != nil {
+				dg := metas[start+i].msg.Digest()
+				entries[i].MetaDigest = &dg
+			}
 		}
-		r, err := c.Submit(ctx, signAnchor(key, st.ChainID, st.Height, ttl, hs))
+		r, err := c.Submit(ctx, signTx(key, st.ChainID, st.Height+ttl, &tx.Anchor{Entries: entries}))
 		if err != nil {
 			return results, fmt.Errorf("submit: %w", err)
 		}
-		for _, d := range part {
-			results = append(results, anchorResult{
+		for i, d := range part {
+			res := anchorResult{
 				Document: d.Name, Hash: hex.EncodeToString(d.Hash[:]), Status: r.Status, Height: r.Height,
 				TxHash: r.TxHash, Code: r.CodeName, Message: r.Message,
-			})
+			}
+			if metas != nil && r.Status == api.SubmitCommitted {
+				res.Metadata = publishOne(ctx, c, metas[start+i].raw)
+			}
+			results = append(results, res)
 		}
 	}
 	return results, nil
 }
 
 func printAnchorResults(w io.Writer, results []anchorResult, asJSON bool) error {
-	failed := 0
+	failed, unpublished := 0, 0
 	for _, r := range results {
 		if r.Status != api.SubmitCommitted {
 			failed++
+		} else if r.Metadata != "" && r.Metadata != metaPublished {
+			unpublished++
 		}
 	}
 	if asJSON {
@@ -186,7 +220,11 @@ func printAnchorResults(w io.Writer, results []anchorResult, asJSON bool) error 
 		for _, r := range results {
 			switch r.Status {
 			case api.SubmitCommitted:
-				fmt.Fprintf(w, "%s  %s  committed at height %d\n", r.Hash, r.Document, r.Height)
+				fmt.Fprintf(w, "%s  %s  committed at height %d", r.Hash, r.Document, r.Height)
+				if r.Metadata != "" {
+					fmt.Fprintf(w, "; metadata %s", r.Metadata)
+				}
+				fmt.Fprintln(w)
 			default:
 				fmt.Fprintf(w, "%s  %s  %s (%s): %s\n", r.Hash, r.Document, r.Status, r.Code, r.Message)
 			}
@@ -194,6 +232,10 @@ func printAnchorResults(w io.Writer, results []anchorResult, asJSON bool) error 
 	}
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d documents were not anchored", failed, len(results))}
+	}
+	if unpublished > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("the metadata of %d documents was not published: they are anchored; "+
+			"publish it again with 'siegel metadata publish' and the same --key, --meta and documents", unpublished)}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/siegel-notary/siegel/app"
 	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/p2p"
 	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store"
 )
@@ -18,7 +19,8 @@ type backend struct {
 	st      *store.Store
 	app     *app.App
 	node    *consensus.Node
-	genesis []byte // the genesis file's bytes
+	genesis []byte    // the genesis file's bytes
+	gossip  *p2p.Node // the metadata gossip
 }
 
 func (b *backend) Genesis() ([]byte, error) { return b.genesis, nil }

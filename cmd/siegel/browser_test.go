@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/consensus"
 	"github.com/siegel-notary/siegel/receipt"
 )
@@ -54,6 +57,7 @@ type browserEnv struct {
 	genuine, revoked, xssDoc string // document files
 	genuineH, revokedH, xssH string
 	genesis                  []byte
+	xssKey                   string // key file of the agency xss-office
 	ctx                      context.Context
 	mu                       sync.Mutex
 	dialogs                  []string
@@ -95,6 +99,7 @@ func newBrowserEnv(t *testing.T) *browserEnv {
 	}
 	// A second agency registered (by the dev consortium's one operator) under a hostile display name.
 	xssKey := filepath.Join(dir, "xss.key")
+	e.xssKey = xssKey
 	pub, err := generateKey(xssKey, false)
 	if err != nil {
 		t.Fatal(err)
@@ -321,6 +326,7 @@ func TestBrowserVerifyPage(t *testing.T) {
 		e.safe("receipts")
 	})
 
+	t.Run("metadata", func(t *testing.T) { metadataChecks(t, e) })
 	t.Run("wasm agrees with Go", func(t *testing.T) { wasmAgrees(t, e) })
 	t.Run("xss", func(t *testing.T) { xssChecks(t, e) })
 
@@ -453,6 +459,41 @@ func xssChecks(t *testing.T, e *browserEnv) {
 	}
 	e.shot("xss-agency-name")
 	e.safe("agency-name-payload")
+	// In metadata: values, and keys that name JavaScript's object machinery.
+	xssKey, err := loadKey(e.xssKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metaDoc := sha256.Sum256([]byte("Bescheid mit Angaben"))
+	mustAnchorWithMeta(t, e.node.r.AgencyURL, xssKey, "xss-office", metaDoc, tx.Public, true,
+		tx.Field{Key: tx.FieldTitle, Value: `<img src=x onerror=alert("meta")>`},
+		tx.Field{Key: tx.FieldIssuerOffice, Value: `<script>alert("meta")</script>`},
+		tx.Field{Key: "__proto__", Value: `"><svg onload=alert("proto")>`},
+		tx.Field{Key: "constructor", Value: `javascript:alert("ctor")`},
+		tx.Field{Key: "note", Value: `&lt;b&gt;&amp; <b>bold</b> <a href="javascript:alert(8)">link</a>`})
+	e.run("metadata payload", chromedp.Navigate(e.base+"/?h="+hex.EncodeToString(metaDoc[:])),
+		chromedp.WaitVisible(`#meta[data-state="shown"]`, chromedp.ByQuery))
+	for key, want := range map[string]string{
+		"title": `<img src=x onerror=alert("meta")>`, "issuer_office": `<script>alert("meta")</script>`,
+		"__proto__": `"><svg onload=alert("proto")>`, "constructor": `javascript:alert("ctor")`,
+		"note": `&lt;b&gt;&amp; <b>bold</b> <a href="javascript:alert(8)">link</a>`,
+	} {
+		if got := e.text(`#meta dd[data-key="` + key + `"]`); got != want {
+			t.Errorf("metadata %s shown as %q, want the text %q", key, got, want)
+		}
+	}
+	var dts []string
+	e.run("metadata labels", chromedp.Evaluate(`[...document.querySelectorAll('#meta dt')].map((d) => d.textContent)`, &dts))
+	if want := []string{"Titel", "Ausstellende Stelle", "__proto__", "constructor", "note"}; !slices.Equal(dts, want) {
+		t.Errorf("metadata labels %q, want %q", dts, want)
+	}
+	var elements int
+	e.run("no markup from metadata", chromedp.Evaluate(`document.querySelectorAll('#meta *:not(section):not(h3):not(dl):not(dt):not(dd):not(p)').length`, &elements))
+	if elements != 0 {
+		t.Errorf("%d elements in the metadata section that the page does not make", elements)
+	}
+	e.shot("xss-metadata")
+	e.safe("metadata-payload")
 	// The server never reflects the query or path into a response.
 	for _, u := range []string{"/?h=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "/v1/anchors/%3Cscript%3Ealert(1)%3C%2Fscript%3E"} {
 		res, err := http.Get(e.base + u)
@@ -468,4 +509,158 @@ func xssChecks(t *testing.T, e *browserEnv) {
 			t.Errorf("%s: no CSP", u)
 		}
 	}
+}
+
+// mustAnchorWithMeta anchors doc for the agency agencyID with key, committing to the digest of metadata
+// with the given visibility and fields (what `siegel anchor --meta` does), and, if publish is set,
+// publishes the signed metadata through the agency API, which waits until the node has stored it.
+func mustAnchorWithMeta(t *testing.T, agencyURL string, key ed25519.PrivateKey, agencyID string, doc [32]byte,
+	vis tx.Visibility, publish bool, fields ...tx.Field) *tx.Metadata {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c := api.NewClient(agencyURL)
+	st, err := c.Status(ctx)
+	if err != nil {
+		t.Fatalf("status: %v", err)
+	}
+	m := &tx.Metadata{ChainID: st.ChainID, DocHash: doc, AgencyID: agencyID, Visibility: vis, Fields: slices.Clone(fields)}
+	tx.SortFields(m.Fields)
+	m.Sign(key) // sets the signer, which the digest covers
+	if err := m.Check(); err != nil {
+		t.Fatalf("test metadata: %v", err)
+	}
+	digest := m.Digest()
+	res, err := c.Submit(ctx, signTx(key, st.ChainID, st.Height+100, &tx.Anchor{Entries: []tx.Entry{{Hash: doc, MetaDigest: &digest}}}))
+	if err != nil || res.Status != api.SubmitCommitted {
+		t.Fatalf("anchor with a metadata digest: %+v, %v", res, err)
+	}
+	if publish {
+		publishMeta(t, agencyURL, m)
+	}
+	return m
+}
+
+// publishMeta publishes m through the agency API and checks the answer.
+func publishMeta(t *testing.T, agencyURL string, m *tx.Metadata) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p, err := api.NewClient(agencyURL).PublishMetadata(ctx, m.Encode())
+	d := m.Digest()
+	if err != nil || p.Hash != hex.EncodeToString(m.DocHash[:]) || p.Digest != hex.EncodeToString(d[:]) || p.Visibility != m.Visibility.String() {
+		t.Fatalf("publish metadata: %+v, %v", p, err)
+	}
+}
+
+// metadataChecks anchors documents with public, restricted and not yet published metadata and checks
+// what the page shows (and the public API answers) for each.
+func metadataChecks(t *testing.T, e *browserEnv) {
+	key, err := loadKey(filepath.Join(e.node.home, devKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	diploma := sha256.Sum256([]byte("Abiturzeugnis 2026, Gymnasium am Park"))
+	diplomaH := hex.EncodeToString(diploma[:])
+	mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, diploma, tx.Public, true,
+		tx.Field{Key: tx.FieldDocType, Value: "diploma"},
+		tx.Field{Key: tx.FieldIssuerOffice, Value: "Sekretariat, Gymnasium am Park"},
+		tx.Field{Key: tx.FieldValidFrom, Value: "2026-07-01"},
+		tx.Field{Key: tx.FieldValidUntil, Value: "2031-06-30"},
+		tx.Field{Key: tx.FieldLanguage, Value: "de"},
+		tx.Field{Key: tx.FieldTitle, Value: "Zeugnis der allgemeinen Hochschulreife"},
+		tx.Field{Key: "grade_scale", Value: "1,0–6,0"})
+
+	meta := func(key string) string { return e.text(`#meta dd[data-key="` + key + `"]`) }
+	var dts []string
+	labels := chromedp.Evaluate(`[...document.querySelectorAll('#meta dt')].map((d) => d.textContent)`, &dts)
+	e.run("public metadata", chromedp.Navigate(e.base+"/?h="+diplomaH), chromedp.WaitVisible(`#meta[data-state="shown"]`, chromedp.ByQuery), labels)
+	if want := []string{"Titel", "Dokumentart", "Ausstellende Stelle", "Gültig ab", "Gültig bis", "Sprache", "grade_scale"}; !slices.Equal(dts, want) {
+		t.Errorf("German labels %q, want %q", dts, want)
+	}
+	for k, want := range map[string]string{
+		"title": "Zeugnis der allgemeinen Hochschulreife", "doc_type": "diploma", "issuer_office": "Sekretariat, Gymnasium am Park",
+		"valid_from": "1. Juli 2026", "valid_until": "30. Juni 2031", "language": "Deutsch (de)", "grade_scale": "1,0–6,0",
+	} {
+		if got := meta(k); got != want {
+			t.Errorf("German: %s shown as %q, want %q", k, got, want)
+		}
+	}
+	if got := e.text("#meta"); !strings.Contains(got, "Angaben zum Dokument") || !strings.Contains(got, "von Development Agency signiert") ||
+		!strings.Contains(got, "Prüfwert") {
+		t.Errorf("German metadata section: %q", got)
+	}
+	if got := e.text("#result-heading"); got != "Echt" {
+		t.Errorf("verdict %q", got)
+	}
+	e.shot("metadata-de")
+	e.run("English", chromedp.Click("#lang", chromedp.ByID), chromedp.WaitVisible(`#meta[data-state="shown"]`, chromedp.ByQuery), labels)
+	if want := []string{"Title", "Document type", "Issuing office", "Valid from", "Valid until", "Language", "grade_scale"}; !slices.Equal(dts, want) {
+		t.Errorf("English labels %q, want %q", dts, want)
+	}
+	for k, want := range map[string]string{"valid_from": "1 July 2026", "valid_until": "30 June 2031", "language": "German (de)"} {
+		if got := meta(k); got != want {
+			t.Errorf("English: %s shown as %q, want %q", k, got, want)
+		}
+	}
+	if got := e.text("#meta"); !strings.Contains(got, "Document details") || !strings.Contains(got, "signed by Development Agency") {
+		t.Errorf("English metadata section: %q", got)
+	}
+	e.shot("metadata-en")
+	e.run("back to German", chromedp.Click("#lang", chromedp.ByID), chromedp.WaitVisible(`#meta[data-state="shown"]`, chromedp.ByQuery),
+		chromedp.Evaluate(`localStorage.removeItem('siegel-lang')`, nil))
+
+	// Restricted: stored by the node, shown on the agency API only; the page says what it says when the
+	// metadata has not arrived.
+	secret := sha256.Sum256([]byte("Personenstandsurkunde 0815"))
+	secretH := hex.EncodeToString(secret[:])
+	sm := mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, secret, tx.Restricted, true,
+		tx.Field{Key: tx.FieldDocType, Value: "civil-status"}, tx.Field{Key: "holder", Value: "Erika Mustermann"})
+	e.run("restricted metadata", chromedp.Navigate(e.base+"/?h="+secretH), chromedp.WaitVisible(`#meta[data-state="pending"]`, chromedp.ByQuery))
+	restrictedText := e.text("#meta")
+	if strings.Contains(restrictedText, "Mustermann") || strings.Contains(restrictedText, "civil-status") || !strings.Contains(restrictedText, "noch nicht empfangen") {
+		t.Errorf("restricted metadata on the page: %q", restrictedText)
+	}
+	pub, err := http.Get(e.base + "/v1/anchors/" + secretH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(pub.Body)
+	pub.Body.Close()
+	if pub.StatusCode != 200 || strings.Contains(string(body), "Mustermann") || strings.Contains(string(body), `"metadata"`) ||
+		!strings.Contains(string(body), `"metadata_digest"`) {
+		t.Errorf("public API for restricted metadata: %d %s", pub.StatusCode, body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := api.NewClient(e.node.r.AgencyURL).Metadata(ctx, secret)
+	if err != nil {
+		t.Fatalf("agency API: %v", err)
+	}
+	if m, err := v.Check(sm.Digest()); err != nil || v.Fields["holder"] != "Erika Mustermann" || m.Visibility != tx.Restricted {
+		t.Errorf("agency API view of restricted metadata: %v %+v", err, v)
+	}
+
+	// A digest on chain, the metadata not published yet: "not received"; published, it appears.
+	later := sha256.Sum256([]byte("Bescheinigung, Angaben folgen"))
+	laterH := hex.EncodeToString(later[:])
+	lm := mustAnchorWithMeta(t, e.node.r.AgencyURL, key, devAgencyID, later, tx.Public, false, tx.Field{Key: tx.FieldTitle, Value: "Bescheinigung"})
+	e.run("metadata not received", chromedp.Navigate(e.base+"/?h="+laterH), chromedp.WaitVisible(`#meta[data-state="pending"]`, chromedp.ByQuery))
+	if got := e.text("#meta"); got != restrictedText {
+		t.Errorf("not received yet %q differs from restricted %q", got, restrictedText)
+	}
+	e.shot("metadata-pending")
+	publishMeta(t, e.node.r.AgencyURL, lm)
+	e.run("metadata received", chromedp.Reload(), chromedp.WaitVisible(`#meta[data-state="shown"]`, chromedp.ByQuery))
+	if got := meta("title"); got != "Bescheinigung" {
+		t.Errorf("after publishing: title %q", got)
+	}
+	// A document anchored without metadata has no metadata section.
+	var sections int
+	e.run("no metadata", chromedp.Navigate(e.base+"/?h="+e.genuineH), chromedp.WaitVisible("#result.genuine", chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll('#meta').length`, &sections))
+	if sections != 0 {
+		t.Error("a metadata section for a document without a metadata digest")
+	}
+	e.safe("metadata")
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/p2p"
 )
 
 // nodeConfig is Siegel's own part of a node's configuration, in HOME/config/siegel.toml. CometBFT's
@@ -42,6 +43,22 @@ type nodeConfig struct {
 	// tools and monitoring). Default none; a testnet's nodes exempt loopback, for load tests. A client
 	// named by a trusted proxy is judged by that address.
 	APIRateLimitExempt []string `toml:"api_rate_limit_exempt"`
+
+	// GossipListen are the libp2p multiaddrs of the metadata gossip. Default /ip4/127.0.0.1/tcp/26680;
+	// a node of a real network listens on the address its peers reach.
+	GossipListen []string `toml:"gossip_listen"`
+	// GossipBootstrap are the other nodes of the network, as multiaddrs ending in /p2p/<peer ID> (siegel
+	// gossip-id prints a node's). The node connects to them and reconnects whenever a connection drops.
+	GossipBootstrap []string `toml:"gossip_bootstrap"`
+	// GossipAllowedPeers, if set, are the only peer IDs (besides the bootstrap peers) that may connect:
+	// restricted metadata then stays within the consortium.
+	GossipAllowedPeers []string `toml:"gossip_allowed_peers"`
+	// GossipKeyFile is the node's libp2p identity key, relative to the home. Default config/gossip.key.
+	GossipKeyFile string `toml:"gossip_key_file"`
+	// MetadataWait is how long metadata whose anchor is not committed yet waits for it. Default 30s.
+	MetadataWait duration `toml:"metadata_wait"`
+	// MetadataMaxPending bounds the metadata messages waiting for their anchor. Default 1024.
+	MetadataMaxPending int `toml:"metadata_max_pending"`
 }
 
 // loopback are the loopback networks: the default of api_trusted_proxies, and what a testnet exempts.
@@ -70,6 +87,11 @@ func defaultNodeConfig() nodeConfig {
 		APIRatePerSecond:  api.DefaultRatePerSecond,
 		APIRateBurst:      api.DefaultBurst,
 		APITrustedProxies: append([]string(nil), loopback...),
+
+		GossipListen:       []string{"/ip4/127.0.0.1/tcp/26680"},
+		GossipKeyFile:      filepath.Join("config", "gossip.key"),
+		MetadataWait:       duration{30 * time.Second},
+		MetadataMaxPending: 1024,
 	}
 }
 
@@ -103,6 +125,21 @@ func (c nodeConfig) validate() error {
 	}
 	if c.APIRateBurst < 1 || c.APIRateBurst > 1e6 {
 		return fmt.Errorf("config: api_rate_burst %d: want 1 to 1000000", c.APIRateBurst)
+	}
+	if err := p2p.CheckAddrs(c.GossipListen, c.GossipBootstrap, c.GossipAllowedPeers); err != nil {
+		return fmt.Errorf("config: gossip_listen, gossip_bootstrap or gossip_allowed_peers: %w", err)
+	}
+	if len(c.GossipListen) == 0 {
+		return fmt.Errorf("config: gossip_listen: want at least one multiaddr, e.g. /ip4/0.0.0.0/tcp/26680")
+	}
+	if c.GossipKeyFile == "" {
+		return fmt.Errorf("config: gossip_key_file: want a path (relative to the home)")
+	}
+	if c.MetadataWait.Duration < time.Second || c.MetadataWait.Duration > 10*time.Minute {
+		return fmt.Errorf("config: metadata_wait %s: want 1s to 10m", c.MetadataWait.Duration)
+	}
+	if c.MetadataMaxPending < 1 || c.MetadataMaxPending > 1<<16 {
+		return fmt.Errorf("config: metadata_max_pending %d: want 1 to 65536", c.MetadataMaxPending)
 	}
 	for name, l := range map[string][]string{"api_trusted_proxies": c.APITrustedProxies, "api_rate_limit_exempt": c.APIRateLimitExempt} {
 		if _, err := parsePrefixes(l); err != nil {
@@ -164,6 +201,11 @@ const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in con
 # api_trusted_proxies: CIDRs of reverse proxies whose X-Forwarded-For names the client (the
 #                  right-most address that is not one of them); from anyone else it is ignored
 # api_rate_limit_exempt: CIDRs of clients never limited (your own tools and monitoring)
+# gossip_listen:   libp2p multiaddrs for the metadata gossip between the nodes
+# gossip_bootstrap: the other nodes, /ip4/HOST/tcp/PORT/p2p/PEER_ID ('siegel gossip-id' prints one)
+# gossip_allowed_peers: if set, only these peer IDs (and the bootstrap peers) may connect
+# gossip_key_file: this node's gossip identity key, relative to the home
+# metadata_wait, metadata_max_pending: how long and how many metadata messages wait for their anchor
 
 `
 

@@ -94,10 +94,12 @@ func ensureDevHome(home string, lf listenFlags) error {
 		// (or a dev chain and a testnet) never collide.
 		p2p = "tcp://127.0.0.1:0"
 	}
+	nc := defaultNodeConfig()
+	nc.GossipListen = []string{"/ip4/127.0.0.1/tcp/0"} // no peers either: any free port
 	return initHome(homeSpec{
 		home: home, chainID: devChainID, moniker: "dev-validator",
 		p2p: p2p, rpc: tcpURL(lf.rpc), timeout: 500 * time.Millisecond,
-		node:       defaultNodeConfig(),
+		node:       nc,
 		agencies:   []store.Agency{{ID: devAgencyID, Name: devAgencyName, Keys: []store.Key{k}}},
 		consortium: app.Consortium{Threshold: 1, Members: []app.Member{{ID: devMemberID, Name: "Development Data Centre", OperatorKey: ok}}},
 	})

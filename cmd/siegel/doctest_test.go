@@ -62,7 +62,8 @@ func TestDocWalkthroughs(t *testing.T) {
 	}
 	script := doctestScript(docBlock(t, "../../docs/AGENCIES.md", "agencies-keys")) +
 		doctestScript(docBlock(t, "../../docs/OPERATORS.md", "operators-onboard")) +
-		doctestScript(docBlock(t, "../../docs/AGENCIES.md", "agencies-work"))
+		doctestScript(docBlock(t, "../../docs/AGENCIES.md", "agencies-work")) +
+		doctestScript(docBlock(t, "../../docs/AGENCIES.md", "agencies-meta"))
 	cmd := exec.Command("bash", "-c", script)
 	cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "DIR="+t.TempDir(), "HOME_DIR="+home,
 		"AGENCY_API="+n.r.AgencyURL, "PUBLIC_API="+n.r.APIURL)
@@ -70,7 +71,9 @@ func TestDocWalkthroughs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"proposal", "gym-muster", "committed at height", "GENUINE", "key_retired", "REVOKED"} {
+	for _, want := range []string{"proposal", "gym-muster", "committed at height", "GENUINE", "key_retired", "REVOKED",
+		"metadata published", "issuer_office: Sekretariat, Gymnasium Musterstadt", "public metadata of agency gym-muster",
+		"may issue documents of type zeugnis, abiturzeugnis, not \"fuehrerschein\""} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q:\n%s", want, out)
 		}

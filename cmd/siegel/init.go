@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -19,7 +21,7 @@ import (
 
 // listenFlags are the listen addresses every node command takes.
 type listenFlags struct {
-	api, agency, metrics, p2p, rpc string
+	api, agency, metrics, p2p, rpc, gossip string
 }
 
 func (l *listenFlags) register(fs *pflag.FlagSet) {
@@ -27,6 +29,7 @@ func (l *listenFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&l.agency, "agency-addr", "", "agency submission API, HOST:PORT (default from siegel.toml, 127.0.0.1:8081)")
 	fs.StringVar(&l.metrics, "metrics-addr", "", "Prometheus /metrics, HOST:PORT (default from siegel.toml, 127.0.0.1:26660)")
 	fs.StringVar(&l.p2p, "p2p-addr", "", "CometBFT peer address, tcp://HOST:PORT (default from config.toml)")
+	fs.StringVar(&l.gossip, "gossip-addr", "", "metadata gossip, a libp2p multiaddr or HOST:PORT (default from siegel.toml, /ip4/127.0.0.1/tcp/26680)")
 	fs.StringVar(&l.rpc, "rpc-addr", "", "CometBFT RPC address, tcp://HOST:PORT; keep it on loopback (default from config.toml)")
 }
 
@@ -41,6 +44,28 @@ func (l *listenFlags) apply(c *nodeConfig) {
 	if l.metrics != "" {
 		c.MetricsAddr = l.metrics
 	}
+	if l.gossip != "" {
+		c.GossipListen = []string{gossipMultiaddr(l.gossip)}
+	}
+}
+
+// gossipMultiaddr accepts a multiaddr, or HOST:PORT (an IP address), which it turns into one.
+func gossipMultiaddr(a string) string {
+	if strings.HasPrefix(a, "/") {
+		return a
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return a // config validation says what is wrong
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return a
+	}
+	if ip.Is4() {
+		return "/ip4/" + host + "/tcp/" + port
+	}
+	return "/ip6/" + host + "/tcp/" + port
 }
 
 func (l *listenFlags) overrides() consensusOverrides {

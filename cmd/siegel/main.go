@@ -58,7 +58,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
 		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(), newGovCmd(), newAgencyCmd(),
-		newQRCmd(),
+		newQRCmd(), newMetadataCmd(), newGossipIDCmd(),
 		newStatusCmd(), newBackupCmd(), newRestoreCmd(),
 		&cobra.Command{
 			Use:   "version",

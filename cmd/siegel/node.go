@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +21,7 @@ import (
 	"github.com/siegel-notary/siegel/api"
 	"github.com/siegel-notary/siegel/app"
 	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/p2p"
 	"github.com/siegel-notary/siegel/store"
 )
 
@@ -35,6 +37,9 @@ type running struct {
 	APIURL     string
 	AgencyURL  string
 	MetricsURL string
+	// GossipID is the node's peer ID in the metadata gossip, GossipAddrs its multiaddrs (with /p2p/ID).
+	GossipID    string
+	GossipAddrs []string
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -131,9 +136,15 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	m := newAppMetrics(appReg)
 	m.watchStore(st)
 	tracker := api.NewTracker()
+	var gossip atomic.Pointer[p2p.Node] // set once the gossip runs; blocks commit before that
 	a, err := app.New(st, app.Hooks{Committed: func(c app.Committed) {
 		m.committed(c)
 		tracker.Notify(outcomes(c))
+		if g := gossip.Load(); g != nil {
+			if docs := metaDocs(c); len(docs) > 0 {
+				g.NotifyCommitted(docs)
+			}
+		}
 		if n := len(c.Anchors); n > 0 {
 			logger.Info("block committed", "height", c.Height, "txs", len(c.Txs), "anchors", n)
 		}
@@ -165,7 +176,17 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	if err != nil {
 		return fmt.Errorf("read genesis: %w", err)
 	}
-	b := &backend{st: st, app: a, node: node, genesis: genesis}
+	g, err := startGossip(ctx, home, nc, node.Status().ChainID, st, node, appReg, logger)
+	if err != nil {
+		return err
+	}
+	gossip.Store(g)
+	defer func() {
+		if cerr := g.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	b := &backend{st: st, app: a, node: node, genesis: genesis, gossip: g}
 	rl := nc.rateLimit()
 	rl.OnLimited = m.limited.Inc
 	servers := []*http.Server{
@@ -191,7 +212,8 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	if metricsL != nil {
 		r.MetricsURL = "http://" + metricsL.Addr().String() + "/metrics"
 	}
-	logger.Info("node started", "chain_id", r.ChainID, "api", r.APIURL, "agency_api", r.AgencyURL, "metrics", r.MetricsURL, "version", version)
+	r.GossipAddrs, r.GossipID = g.Addrs(), g.ID().String()
+	logger.Info("node started", "chain_id", r.ChainID, "gossip_id", r.GossipID, "api", r.APIURL, "agency_api", r.AgencyURL, "metrics", r.MetricsURL, "version", version)
 	if ready != nil {
 		ready(r)
 	}

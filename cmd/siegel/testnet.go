@@ -11,6 +11,7 @@ import (
 
 	"github.com/siegel-notary/siegel/app"
 	"github.com/siegel-notary/siegel/consensus"
+	"github.com/siegel-notary/siegel/p2p"
 	"github.com/siegel-notary/siegel/store"
 )
 
@@ -32,6 +33,9 @@ type testnetNode struct {
 	API     string `json:"api"`
 	Agency  string `json:"agency"`
 	Metrics string `json:"metrics"`
+	// Gossip is the metadata gossip's multiaddr, GossipID the node's peer ID there.
+	Gossip   string `json:"gossip"`
+	GossipID string `json:"gossip_id"`
 }
 
 // testnetSpec is what `testnet init` writes to DIR/testnet.json for start, stop and status.
@@ -40,7 +44,7 @@ type testnetSpec struct {
 	Nodes   []testnetNode `json:"nodes"`
 }
 
-// testnetLayout assigns node i the ports base+10i .. base+10i+4 on 127.0.0.1.
+// testnetLayout assigns node i the ports base+10i .. base+10i+5 on 127.0.0.1 (the last for the gossip).
 func testnetLayout(dir string, n, base int) []testnetNode {
 	nodes := make([]testnetNode, n)
 	for i := range nodes {
@@ -49,6 +53,7 @@ func testnetLayout(dir string, n, base int) []testnetNode {
 		nodes[i] = testnetNode{
 			Name: fmt.Sprintf("node%d", i), Home: filepath.Join(dir, fmt.Sprintf("node%d", i)),
 			P2P: addr(0), RPC: addr(1), API: addr(2), Agency: addr(3), Metrics: addr(4),
+			Gossip: fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", p+5),
 		}
 	}
 	return nodes
@@ -103,6 +108,13 @@ func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec,
 		if ids[i], err = consensus.NodeID(n.Home); err != nil {
 			return nil, err
 		}
+		gpub, err := generateKey(gossipKeyPath(n.Home, defaultNodeConfig()), true)
+		if err != nil {
+			return nil, err
+		}
+		if nodes[i].GossipID, err = p2p.PeerID(gpub); err != nil {
+			return nil, err
+		}
 	}
 	genesisTime := time.Now()
 	for i, n := range nodes {
@@ -121,6 +133,12 @@ func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec,
 		}
 		nc := defaultNodeConfig()
 		nc.APIAddr, nc.AgencyAddr, nc.MetricsAddr = n.API, n.Agency, n.Metrics
+		nc.GossipListen = []string{n.Gossip}
+		for j, m := range nodes {
+			if j != i {
+				nc.GossipBootstrap = append(nc.GossipBootstrap, m.Gossip+"/p2p/"+nodes[j].GossipID)
+			}
+		}
 		// A testnet is for development and load tests from this machine: loopback is not rate limited.
 		nc.APIRateLimitExempt = append([]string(nil), loopback...)
 		if err := saveNodeConfig(n.Home, nc); err != nil {

@@ -35,12 +35,13 @@ func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 }
 
 // freeLayout lays out n testnet nodes in dir on free loopback ports.
-func freeLayout(t *testing.T, dir string, n int) []testnetNode {
+func freeLayout(t testing.TB, dir string, n int) []testnetNode {
 	t.Helper()
 	nodes := testnetLayout(dir, n, 0)
 	for i := range nodes {
 		nodes[i].P2P, nodes[i].RPC, nodes[i].API = freeAddr(t), freeAddr(t), freeAddr(t)
 		nodes[i].Agency, nodes[i].Metrics = freeAddr(t), freeAddr(t)
+		nodes[i].Gossip = gossipMultiaddr(freeAddr(t))
 	}
 	return nodes
 }

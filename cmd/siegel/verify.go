@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -115,6 +117,9 @@ func printVerify(w io.Writer, r verifyResult, asJSON bool) error {
 		a := r.Anchor
 		_, err := fmt.Fprintf(w, "GENUINE  %s\n  %s\n  anchored by %s (%s) at height %d, %s\n",
 			r.Document, r.Hash, a.Agency.Name, a.Agency.ID, a.Height, a.Time.Format("2006-01-02 15:04:05 UTC"))
+		if err == nil {
+			err = printMetaLines(w, a)
+		}
 		return err
 	case r.Anchor != nil && r.Status == api.StatusRevoked:
 		a, rv := r.Anchor, r.Anchor.Revocation
@@ -124,10 +129,39 @@ func printVerify(w io.Writer, r verifyResult, asJSON bool) error {
 		if err == nil && rv.Successor != "" {
 			_, err = fmt.Fprintf(w, "  replaced by %s\n", rv.Successor)
 		}
+		if err == nil {
+			err = printMetaLines(w, a)
+		}
 		return err
 	case r.Status == "unknown":
 		_, err := fmt.Fprintf(w, "UNKNOWN  %s\n  %s\n  no registered agency has anchored this document\n", r.Document, r.Hash)
 		return err
 	}
 	return errors.New("unexpected status " + r.Status)
+}
+
+// printMetaLines prints the public metadata of an anchor, if it has any, or that it committed to
+// metadata this node does not show (not received yet, or not public).
+func printMetaLines(w io.Writer, a *api.AnchorView) error {
+	switch {
+	case a.Metadata != nil:
+		if _, err := fmt.Fprintf(w, "  metadata, signed by the agency (matches the commitment on chain):\n"); err != nil {
+			return err
+		}
+		return printFields(w, "    ", a.Metadata.Fields)
+	case a.MetaDigest != "":
+		_, err := fmt.Fprintf(w, "  metadata: committed to, not received yet or not public\n")
+		return err
+	}
+	return nil
+}
+
+// printFields prints metadata fields sorted by key, one per line.
+func printFields(w io.Writer, indent string, fields map[string]string) error {
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if _, err := fmt.Fprintf(w, "%s%s: %s\n", indent, k, fields[k]); err != nil {
+			return err
+		}
+	}
+	return nil
 }

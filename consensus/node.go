@@ -56,6 +56,8 @@ type Node struct {
 	n        *nm.Node
 	syncing  interface{ WaitSync() bool }
 	fullNode bool
+	hook     *commitHook // serves Backup (backup.go)
+	dbs      *dbRecorder
 }
 
 // New builds a node from c around app. ABCI calls are serialised by one mutex (CometBFT's local
@@ -88,16 +90,18 @@ func New(ctx context.Context, c *cfg.Config, app abci.Application, o Options) (*
 	if o.Registerer != nil {
 		metrics = prometheusMetrics(o.Namespace, o.Registerer)
 	}
+	node := &Node{hook: &commitHook{Application: app}, dbs: &dbRecorder{}, fullNode: o.FullNode}
+	node.hook.serve = node.takeBackup
 	n, err := nm.NewNodeWithContext(ctx, c, pv, nodeKey,
-		proxy.NewLocalClientCreator(app),
+		proxy.NewLocalClientCreator(node.hook),
 		nm.DefaultGenesisDocProviderFunc(c),
-		cfg.DefaultDBProvider,
+		node.dbs.provider,
 		metrics,
 		NewLogger(o.Logger, o.CometLogLevel))
 	if err != nil {
 		return nil, fmt.Errorf("consensus: new node: %w", err)
 	}
-	node := &Node{n: n, fullNode: o.FullNode}
+	node.n = n
 	node.syncing, _ = n.MempoolReactor().(interface{ WaitSync() bool })
 	return node, nil
 }
@@ -136,6 +140,7 @@ func (n *Node) Start() error {
 
 // Stop stops the node and waits until it has stopped.
 func (n *Node) Stop() error {
+	n.hook.stop()
 	if !n.n.IsRunning() {
 		return nil
 	}

@@ -59,6 +59,7 @@ func newRootCmd() *cobra.Command {
 		newInitCmd(), newStartCmd(), newDevCmd(),
 		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(), newGovCmd(), newAgencyCmd(),
 		newQRCmd(), newMetadataCmd(), newGossipIDCmd(), newNodeIDCmd(),
+		newStatusCmd(), newBackupCmd(), newRestoreCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print Siegel's version",

@@ -114,6 +114,11 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		}
 		lns = append(lns, metricsL)
 	}
+	adminL, err := listenAdmin(home) // backup.go, status.go: the operator's socket
+	if err != nil {
+		return err
+	}
+	lns = append(lns, adminL)
 
 	st, err := store.Open(filepath.Join(home, "data", "siegel"), store.Options{Logger: logger})
 	if err != nil {
@@ -194,6 +199,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		mux.Handle("/metrics", h)
 		servers = append(servers, api.NewServer(nc.MetricsAddr, mux, 15*time.Second, logger))
 	}
+	servers = append(servers, newAdminServer(home, node, st, logger)) // last, as its listener
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() {

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/siegel-notary/siegel/api"
+)
+
+// TestStatus runs `siegel status` against a running development node and after it stopped, and
+// `siegel backup` against the stopped node; it also checks the admin socket: its mode, that a second
+// node on the same home is refused, and that a socket left by a killed node is replaced.
+func TestStatus(t *testing.T) {
+	home, lf := newDevHome(t)
+	n := startNode(t, home, lf)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	waitPublicHeight(t, ctx, api.NewClient(n.r.APIURL), 3)
+
+	sock := adminSocketPath(home)
+	if fi, err := os.Stat(sock); err != nil || fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("admin socket: %v, mode %v; want a socket of mode 0600", err, fi.Mode())
+	}
+	if _, err := listenAdmin(home); err == nil || !strings.Contains(err.Error(), "another node is running") {
+		t.Fatalf("a second admin socket on a running home: %v", err)
+	}
+
+	// The node writes a backup's copy only directly into its home, into a new .backup-* directory.
+	ac := newAdminClient(home)
+	for _, dir := range []string{filepath.Join(t.TempDir(), backupDirPrefix+"x"), filepath.Join(home, "data", backupDirPrefix+"x"),
+		filepath.Join(home, "not-a-backup"), backupDirPrefix + "relative", filepath.Join(home, "config")} {
+		var bt backupTaken
+		if err := ac.do(ctx, "POST", "/v1/backup", backupRequest{Dir: dir}, &bt); err == nil || !strings.Contains(err.Error(), "directly in the node's home") {
+			t.Errorf("backup into %s: %v", dir, err)
+		}
+	}
+	var bt backupTaken
+	if err := ac.do(ctx, "POST", "/v1/backup", map[string]int{"dir": 1}, &bt); err == nil || !strings.Contains(err.Error(), "backup request") {
+		t.Errorf("malformed backup request: %v", err)
+	}
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(home, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := ac.do(ctx, "POST", "/v1/backup", backupRequest{Dir: filepath.Join(link, backupDirPrefix+"x")}, &bt); err != nil || bt.Height < 1 {
+		t.Errorf("backup into the home named through a symbolic link: %+v %v", bt, err)
+	}
+	if _, err := os.Stat(filepath.Join(home, backupDirPrefix+"x", "data", "siegel")); err != nil {
+		t.Errorf("the copy is not in the home: %v", err)
+	}
+	os.RemoveAll(filepath.Join(home, backupDirPrefix+"x"))
+
+	out, code := runCLI(t, "status", "--home", home)
+	if code != 0 {
+		t.Fatalf("status of a running node: exit %d\n%s", code, out)
+	}
+	t.Logf("running:\n%s", out)
+	for _, want := range []string{"running siegel", "chain:          " + devChainID, "catching up:    no", "peers:          0",
+		"validator:      yes", "of the last", "\n    siegel ", "\n    blockstore.db ", "\n    state.db "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("status output lacks %q", want)
+		}
+	}
+	out, code = runCLI(t, "status", "--home", home, "--json")
+	if code != 0 {
+		t.Fatalf("status --json: exit %d\n%s", code, out)
+	}
+	var rep statusReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("status --json: %v\n%s", err, out)
+	}
+	v := rep.Node.Validator
+	if !rep.Running || rep.Node.Height < 3 || int64(rep.Node.AppHeight) < rep.Node.Height-1 || len(rep.Node.AppHash) != 64 ||
+		!v.InSet || v.Validators != 1 || v.Checked == 0 || v.Signed != v.Checked || v.LastSigned < rep.Node.Height-1 {
+		t.Fatalf("status of a running validator: %+v", rep.Node)
+	}
+	sizes := map[string]int64{}
+	for _, e := range rep.Disk.Entries {
+		sizes[e.Name] = e.Bytes
+	}
+	for _, db := range []string{"siegel", "blockstore.db", "state.db", "evidence.db"} {
+		if sizes[db] <= 0 {
+			t.Errorf("disk use of data/%s: %d bytes (entries %+v)", db, sizes[db], rep.Disk.Entries)
+		}
+	}
+
+	n.stop(t)
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Fatalf("the admin socket outlived the node: %v", err)
+	}
+	out, code = runCLI(t, "status", "--home", home)
+	t.Logf("stopped:\n%s", out)
+	if code != 1 || !strings.Contains(out, "NOT RUNNING") || !strings.Contains(out, "on disk:        application at height") {
+		t.Fatalf("status of a stopped node: exit %d\n%s", code, out)
+	}
+	out, code = runCLI(t, "status", "--home", home, "--json")
+	rep = statusReport{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 1 {
+		t.Fatalf("status --json of a stopped node: exit %d, %v\n%s", code, err, out)
+	}
+	if od := rep.OnDisk; rep.Running || od == nil || od.Error != "" || od.AppHeight < 3 || od.BlockHeight != int64(od.AppHeight) ||
+		od.StateHeight != od.BlockHeight || rep.Disk.Bytes <= 0 {
+		t.Fatalf("status of a stopped node: %+v %+v", rep, rep.OnDisk)
+	}
+
+	// Backup needs the running node, and leaves no file behind.
+	bak := filepath.Join(t.TempDir(), "b.tar.gz")
+	out, code = runCLI(t, "backup", "--home", home, "--out", bak)
+	if code != 2 || !strings.Contains(out, "the node is not running") || !strings.Contains(out, "start it first") {
+		t.Fatalf("backup of a stopped node: exit %d\n%s", code, out)
+	}
+	if left, _ := filepath.Glob(bak + "*"); len(left) > 0 {
+		t.Fatalf("a failed backup left %v", left)
+	}
+	if out, code := runCLI(t, "backup", "--home", home, "--out", home+"/config/genesis.json"); code != 2 || !strings.Contains(out, "exists") {
+		t.Fatalf("backup onto an existing file: exit %d\n%s", code, out)
+	}
+	if out, code := runCLI(t, "status", "--home", t.TempDir()); code != 2 || !strings.Contains(out, "is not a node home") {
+		t.Fatalf("status of an empty directory: exit %d\n%s", code, out)
+	}
+
+	// A socket left by a killed node: status says nothing answers, and the node starts over it.
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close()
+	if out, code := runCLI(t, "status", "--home", home); code != 1 || !strings.Contains(out, "nothing answers") {
+		t.Fatalf("status with a stale socket: exit %d\n%s", code, out)
+	}
+	n = startNode(t, home, lf)
+	if out, code := runCLI(t, "status", "--home", home); code != 0 {
+		t.Fatalf("status after a restart over a stale socket: exit %d\n%s", code, out)
+	}
+}

@@ -86,6 +86,11 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool,
 		if !wait {
 			return reject(ReasonNotAnchored, nil)
 		}
+		// Only a current key of the agency it names gets a place in the queue: nobody can fill it with
+		// messages signed by keys of their own.
+		if v, ok := n.checkKey(m.AgencyID, m.Signer, via); !ok {
+			return v
+		}
 		var v verdict
 		if a, v = n.awaitAnchor(ctx, m.DocHash); v.outcome != stored {
 			return v
@@ -97,13 +102,9 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool,
 	if m.AgencyID != a.Agency {
 		return reject(ReasonWrongAgency, fmt.Errorf("metadata names agency %q, the anchor is by %q", m.AgencyID, a.Agency))
 	}
-	if m.Signer != a.Signer {
-		ok, err := n.chain.KeyValid(a.Agency, m.Signer)
-		if err != nil {
-			return ignore(ReasonInternal, err)
-		}
-		if !ok {
-			return reject(ReasonKeyNotValid, fmt.Errorf("key %x is not a valid key of agency %q", m.Signer[:8], a.Agency))
+	if m.Signer != a.Signer { // the anchor's own signer may always describe what it anchored
+		if v, ok := n.checkKey(a.Agency, m.Signer, via); !ok {
+			return v
 		}
 	}
 	if m.Digest() != *a.MetaDigest {
@@ -115,7 +116,9 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool,
 			return ignore(ReasonInternal, err)
 		}
 		if !ok {
-			return reject(ReasonDocType, fmt.Errorf("agency %q may not issue documents of type %q", a.Agency, dt))
+			// Governance may narrow an agency's types after its metadata went out: peers that pass on
+			// such metadata are not at fault. Only the agency's own publish is refused.
+			return governance(via, ReasonDocType, fmt.Errorf("agency %q may not issue documents of type %q", a.Agency, dt))
 		}
 	}
 	has, err := n.store.Has(m.DocHash)
@@ -126,8 +129,10 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool,
 		// Honest peers forward a message once, right after they first accept it; gossipsub drops the
 		// copies it has seen lately before they get here. A copy of a message stored here long ago is
 		// somebody replaying it.
+		// Ignored here; validate rejects it when one peer sends more than a few a minute (an honest
+		// node sends one when an agency publishes there what this node has from elsewhere).
 		if via == ViaGossip && !n.recent.has(m.DocHash, time.Now()) {
-			return reject(ReasonReplayed, fmt.Errorf("metadata of %x was stored here more than %v ago", m.DocHash[:8], n.cfg.ReplayWindow))
+			return ignore(ReasonReplayed, fmt.Errorf("metadata of %x was stored here more than %v ago", m.DocHash[:8], n.cfg.ReplayWindow))
 		}
 		return verdict{outcome: duplicate, reason: ReasonDuplicate}
 	}
@@ -136,6 +141,31 @@ func (n *Node) admit(ctx context.Context, m *tx.Metadata, raw []byte, wait bool,
 	}
 	n.recent.add(m.DocHash, time.Now())
 	return verdict{outcome: stored}
+}
+
+// checkKey accepts a current key of agency. A key that never belonged to it is rejected; one that did
+// once (retired since, or the agency suspended) is rejected on publish and ignored otherwise: peers
+// may hold metadata signed before governance changed.
+func (n *Node) checkKey(agency string, key [32]byte, via Via) (verdict, bool) {
+	st, err := n.chain.KeyStatus(agency, key)
+	switch {
+	case err != nil:
+		return ignore(ReasonInternal, err), false
+	case st == KeyCurrent:
+		return verdict{}, true
+	case st == KeyPast:
+		return governance(via, ReasonKeyNotValid, fmt.Errorf("key %x of agency %q may no longer sign", key[:8], agency)), false
+	}
+	return reject(ReasonKeyNotValid, fmt.Errorf("key %x is not a key of agency %q", key[:8], agency)), false
+}
+
+// governance is the verdict on a message that the chain's current governance state refuses: rejected
+// when an agency publishes it, ignored when it comes from a peer.
+func governance(via Via, r Reason, err error) verdict {
+	if via == ViaPublish {
+		return reject(r, err)
+	}
+	return ignore(r, err)
 }
 
 // awaitAnchor waits in the pending queue until doc is anchored, the wait expires, the message is pushed
@@ -180,7 +210,14 @@ func (n *Node) validate(ctx context.Context, from peer.ID, msg *pubsub.Message) 
 		// Our own Publish, which admitted the message before it handed it to gossipsub.
 		return pubsub.ValidationAccept
 	}
+	if !n.enter() {
+		return pubsub.ValidationIgnore
+	}
+	defer n.leave()
 	v := n.admitRaw(ctx, msg.Data, true, ViaGossip)
+	if v.reason == ReasonReplayed && n.replays.tooMany(from, time.Now()) {
+		v.outcome = rejected
+	}
 	n.count(v, ViaGossip, from)
 	switch v.outcome {
 	case stored:
@@ -223,10 +260,11 @@ func (n *Node) count(v verdict, via Via, from peer.ID) {
 // succeeds without gossiping it again: the other nodes would take the copy for a replay, and a node that
 // lacks it fetches it by catch-up.
 func (n *Node) Publish(ctx context.Context, raw []byte) error {
-	m, v, ok := decode(raw)
-	if ok {
-		v = n.admit(ctx, m, raw, true, ViaPublish)
+	if !n.enter() {
+		return fmt.Errorf("%w: %s: the node is closing", ErrNotPublished, ReasonShutdown)
 	}
+	defer n.leave()
+	v := n.admitRaw(ctx, raw, true, ViaPublish)
 	n.count(v, ViaPublish, n.host.ID())
 	switch v.outcome {
 	case rejected:
@@ -401,4 +439,28 @@ func (r *recentSet) pruneLocked(now time.Time) {
 	if i > 0 {
 		r.order = slices.Clone(r.order[i:]) // let the backing array shrink
 	}
+}
+
+// replayAllowance is how many replays one peer may send in replayPeriod before they count against it.
+const (
+	replayAllowance = 10
+	replayPeriod    = time.Minute
+)
+
+// replayCounter counts each peer's replays in the current period.
+type replayCounter struct {
+	mu     sync.Mutex
+	start  time.Time
+	counts map[peer.ID]int
+}
+
+// tooMany counts a replay from p and reports whether p has sent more than replayAllowance this period.
+func (r *replayCounter) tooMany(p peer.ID, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.counts == nil || now.Sub(r.start) > replayPeriod {
+		r.start, r.counts = now, map[peer.ID]int{}
+	}
+	r.counts[p]++
+	return r.counts[p] > replayAllowance
 }

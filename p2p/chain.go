@@ -18,10 +18,9 @@ type Chain interface {
 	// Anchor returns the anchor of doc; found is false if doc is not anchored (as of the latest
 	// commit). A revoked document is still anchored.
 	Anchor(doc [32]byte) (a Anchor, found bool, err error)
-	// KeyValid reports whether key is a registered key of agency that is not retired. It MAY answer
-	// false for every key of a suspended agency. Metadata signed by the very key that signed the
-	// anchor is accepted without asking.
-	KeyValid(agency string, key [32]byte) (bool, error)
+	// KeyStatus says whether key is a current key of agency (registered, not retired, the agency not
+	// suspended), was one once (retired, or the agency is suspended), or never was.
+	KeyStatus(agency string, key [32]byte) (KeyStatus, error)
 	// DocTypeAllowed reports whether agency may issue documents of type docType: governance may limit
 	// an agency to some types (none set: any type).
 	DocTypeAllowed(agency, docType string) (bool, error)
@@ -35,6 +34,16 @@ type Chain interface {
 	// penalising the peer that sent it.
 	CaughtUp() bool
 }
+
+// KeyStatus is what the chain says of an agency's key now.
+type KeyStatus int
+
+// The key statuses.
+const (
+	KeyUnknown KeyStatus = iota // never a key of the agency
+	KeyCurrent                  // may sign now
+	KeyPast                     // retired, or its agency suspended: it could sign once
+)
 
 // MetaStore holds the validated metadata messages, one per document, in their encoding. Its methods
 // MUST be safe for concurrent use. Put may be called twice for one document, with messages that both
@@ -111,11 +120,11 @@ const (
 	ReasonNotAnchored    Reason = "not_anchored"    // its anchor was not committed within the wait
 	ReasonNoCommitment   Reason = "no_commitment"   // the anchor committed to no metadata
 	ReasonWrongAgency    Reason = "wrong_agency"    // it names another agency than the anchor's
-	ReasonKeyNotValid    Reason = "key_not_valid"   // its key may not sign for the agency
+	ReasonKeyNotValid    Reason = "key_not_valid"   // its key may not sign for the agency (ignored if it could once)
 	ReasonDigestMismatch Reason = "digest_mismatch" // its digest is not the committed one
-	ReasonDocType        Reason = "doc_type"        // its doc_type is not one the agency may issue
+	ReasonDocType        Reason = "doc_type"        // its doc_type is not one the agency may issue (rejected on publish only)
 	ReasonUnrequested    Reason = "unrequested"     // a catch-up answer for a document not asked for
-	ReasonReplayed       Reason = "replayed"        // gossip of a message stored here longer ago than the replay window
+	ReasonReplayed       Reason = "replayed"        // gossip of a message stored here long ago (rejected beyond a few a minute)
 )
 
 // Reasons to ignore a message: it is neither stored nor forwarded, and nobody is penalised.
@@ -131,7 +140,8 @@ const (
 var (
 	RejectReasons = []Reason{ReasonMalformed, ReasonOversized, ReasonWrongChain, ReasonBadSignature, ReasonNotAnchored,
 		ReasonNoCommitment, ReasonWrongAgency, ReasonKeyNotValid, ReasonDigestMismatch, ReasonDocType, ReasonUnrequested, ReasonReplayed}
-	IgnoreReasons = []Reason{ReasonDuplicate, ReasonQueueFull, ReasonExpired, ReasonInternal, ReasonShutdown}
+	IgnoreReasons = []Reason{ReasonDuplicate, ReasonQueueFull, ReasonExpired, ReasonInternal, ReasonShutdown,
+		ReasonKeyNotValid, ReasonDocType, ReasonReplayed}
 )
 
 // Via says how an accepted message arrived.

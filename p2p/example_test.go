@@ -17,10 +17,10 @@ type chain struct {
 	anchor p2p.Anchor
 }
 
-func (c chain) Anchor(doc [32]byte) (p2p.Anchor, bool, error) { return c.anchor, doc == c.doc, nil }
-func (c chain) KeyValid(string, [32]byte) (bool, error)       { return false, nil }
-func (c chain) DocTypeAllowed(string, string) (bool, error)   { return true, nil }
-func (c chain) CaughtUp() bool                                { return true }
+func (c chain) Anchor(doc [32]byte) (p2p.Anchor, bool, error)     { return c.anchor, doc == c.doc, nil }
+func (c chain) KeyStatus(string, [32]byte) (p2p.KeyStatus, error) { return p2p.KeyUnknown, nil }
+func (c chain) DocTypeAllowed(string, string) (bool, error)       { return true, nil }
+func (c chain) CaughtUp() bool                                    { return true }
 func (c chain) MetaAnchors(from uint64, limit int) ([][32]byte, uint64, error) {
 	if from > 0 {
 		return nil, 1, nil

@@ -71,6 +71,7 @@ type fakeChain struct {
 	anchors  map[[32]byte]Anchor
 	order    [][32]byte // anchors with a digest, in commit order
 	keys     map[string][][32]byte
+	retired  map[string][][32]byte
 	notUp    bool // not caught up
 	failures int  // MetaAnchors calls that failed
 }
@@ -79,9 +80,10 @@ func newChain() *fakeChain {
 	return &fakeChain{
 		anchors: map[[32]byte]Anchor{},
 		keys: map[string][][32]byte{
-			"land-registry": {pub(landKey), pub(landKey2)}, // landOldKey is retired
+			"land-registry": {pub(landKey), pub(landKey2)},
 			"tax-office":    {pub(taxKey)},
 		},
+		retired: map[string][][32]byte{"land-registry": {pub(landOldKey)}},
 	}
 }
 
@@ -115,10 +117,16 @@ func (c *fakeChain) Anchor(doc [32]byte) (Anchor, bool, error) {
 	return a, ok, nil
 }
 
-func (c *fakeChain) KeyValid(agency string, key [32]byte) (bool, error) {
+func (c *fakeChain) KeyStatus(agency string, key [32]byte) (KeyStatus, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Contains(c.keys[agency], key), nil
+	switch {
+	case slices.Contains(c.keys[agency], key):
+		return KeyCurrent, nil
+	case slices.Contains(c.retired[agency], key):
+		return KeyPast, nil
+	}
+	return KeyUnknown, nil
 }
 
 // DocTypeAllowed limits tax-office to tax assessments; land-registry may issue any type.

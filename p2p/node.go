@@ -45,6 +45,7 @@ type Node struct {
 	bootstrap []peer.AddrInfo
 	pending   *pending
 	recent    *recentSet
+	replays   replayCounter
 	penalties penalties
 
 	// ctx ends when the node closes; wg waits for its goroutines.
@@ -62,7 +63,26 @@ type Node struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// inflight counts the calls that may still use the store (validations, Publish, catch-up serving),
+	// so that Close returns only after the last; closing, under closeMu, turns new ones away.
+	closeMu  sync.RWMutex
+	closing  bool
+	inflight sync.WaitGroup
 }
+
+// enter registers a call that may use the store; false once the node is closing.
+func (n *Node) enter() bool {
+	n.closeMu.RLock()
+	defer n.closeMu.RUnlock()
+	if n.closing {
+		return false
+	}
+	n.inflight.Add(1)
+	return true
+}
+
+func (n *Node) leave() { n.inflight.Done() }
 
 // New starts a node: it listens, joins the topic, and starts connecting to the bootstrap peers and
 // catching up in the background; it does not wait for the network. ctx is for the start only (New fails
@@ -198,15 +218,21 @@ func (n *Node) goLoop(f func()) {
 	}()
 }
 
-// Close stops the node and waits for its goroutines. Messages waiting for their anchor are dropped.
+// Close stops the node and waits for its goroutines and for every call that may still use the store
+// (validations, Publish, catch-up answers), so that the store can be closed after it. Messages waiting
+// for their anchor are dropped.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		n.closeMu.Lock()
+		n.closing = true
+		n.closeMu.Unlock()
 		n.cancel()
 		if n.relay != nil {
 			n.relay()
 		}
 		n.closeErr = n.host.Close()
 		n.wg.Wait()
+		n.inflight.Wait() // waiting validations end with n.ctx
 	})
 	return n.closeErr
 }

@@ -88,6 +88,11 @@ func (n *Node) allowServe(p peer.ID) bool {
 
 // serveSync answers a catch-up request.
 func (n *Node) serveSync(s network.Stream) {
+	if !n.enter() {
+		_ = s.Reset()
+		return
+	}
+	defer n.leave()
 	remote := s.Conn().RemotePeer()
 	if !n.allowServe(remote) {
 		_ = s.Reset()

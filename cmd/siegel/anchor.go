@@ -192,8 +192,12 @@ func anchorWithMeta(ctx context.Context, c *api.Client, key ed25519.PrivateKey, 
 				Document: d.Name, Hash: hex.EncodeToString(d.Hash[:]), Status: r.Status, Height: r.Height,
 				TxHash: r.TxHash, Code: r.CodeName, Message: r.Message,
 			}
-			if metas != nil && r.Status == api.SubmitCommitted {
+			switch {
+			case metas == nil:
+			case r.Status == api.SubmitCommitted:
 				res.Metadata = publishOne(ctx, c, metas[start+i].raw)
+			case r.Status == api.SubmitPending:
+				res.Metadata = "not published yet: once the anchor is committed, publish it with 'siegel metadata publish'"
 			}
 			results = append(results, res)
 		}

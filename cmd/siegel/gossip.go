@@ -52,13 +52,21 @@ func (c chainView) agency(id string) (store.Agency, bool, error) {
 	return a, err == nil, err
 }
 
-// KeyValid: a current key of an agency that is not suspended.
-func (c chainView) KeyValid(agency string, key [32]byte) (bool, error) {
+// KeyStatus: a current key of an agency that is not suspended; a retired one, or any of a suspended
+// agency, could sign once.
+func (c chainView) KeyStatus(agency string, key [32]byte) (p2p.KeyStatus, error) {
 	a, ok, err := c.agency(agency)
 	if !ok {
-		return false, err
+		return p2p.KeyUnknown, err
 	}
-	return !a.Suspended && slices.Contains(a.Keys, store.Key(key)), nil
+	k := store.Key(key)
+	switch {
+	case slices.Contains(a.Keys, k) && !a.Suspended:
+		return p2p.KeyCurrent, nil
+	case slices.Contains(a.Keys, k), slices.Contains(a.Retired, k):
+		return p2p.KeyPast, nil
+	}
+	return p2p.KeyUnknown, nil
 }
 
 // DocTypeAllowed: the types governance set for the agency, or any when it set none.
@@ -109,7 +117,7 @@ func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "siegel_metadata_pending",
 			Help: "Metadata messages waiting for their anchor to be committed."}),
 		missing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "siegel_metadata_catchup_missing",
-			Help: "Anchors with a metadata digest whose metadata this node lacked in the last catch-up round, less those fetched since."}),
+			Help: "Anchors with a metadata digest whose metadata this node lacked in the last full catch-up round (every anchor; at start, when a peer connects, every 10 minutes), less those that round fetched."}),
 		fetched: prometheus.NewCounter(prometheus.CounterOpts{Name: "siegel_metadata_catchup_fetched_total",
 			Help: "Metadata messages fetched from peers by catch-up."}),
 		rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siegel_metadata_catchup_rounds_total",
@@ -152,7 +160,11 @@ func (g *gossipMetrics) Rejected(r p2p.Reason) {
 func (g *gossipMetrics) Ignored(r p2p.Reason) { g.messages.WithLabelValues("ignored", string(r)).Inc() }
 
 func (g *gossipMetrics) CatchUp(p p2p.Progress) {
-	g.missing.Set(float64(p.Missing - p.Fetched))
+	// Only a full round sees every anchor; an incremental one sees those since the last round and would
+	// hide what is still missing from before.
+	if p.Full {
+		g.missing.Set(float64(p.Missing - p.Fetched))
+	}
 	if d := int64(p.Fetched) - g.lastCount.Load(); d > 0 {
 		g.fetched.Add(float64(d))
 	}

@@ -98,14 +98,14 @@ func newMetadataCmd() *cobra.Command {
 }
 
 func newMetadataGetCmd() *cobra.Command {
-	var nodes, hash string
+	var nodes, public, hash string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "get [--node AGENCY_URL] [--json] (FILE | --hash HEX)",
+		Use:   "get [--node AGENCY_URL] [--api PUBLIC_URL] [--json] (FILE | --hash HEX)",
 		Short: "Print a document's metadata, public or restricted, from the agency API",
 		Long: "Asks the agency API (which serves restricted metadata too; the public API shows public metadata\n" +
-			"beside 'siegel verify') for the metadata stored for the document, which the node checked against the\n" +
-			"anchor's commitment on chain, checks the agency's signature again, and prints it.\n" +
+			"beside 'siegel verify') for the metadata stored for the document, checks it against the commitment of\n" +
+			"the document's anchor (from the public API) and the agency's signature, and prints it.\n" +
 			"Exit status: 0 printed, 1 none stored (yet), 2 error.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -126,13 +126,17 @@ func newMetadataGetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			// The node checked it against the anchor's commitment when it stored it; check the agency's
-			// signature and the digest here too, so that a tampered answer is not printed.
-			digest, err := api.ParseHash(v.Digest)
+			// Check it here too, against the commitment the public API shows and the agency's signature,
+			// and print the checked message: a tampered answer is not printed.
+			a, found, err := api.NewClient(strings.Split(public, ",")...).Anchor(cmd.Context(), d.Hash)
 			if err != nil {
-				return fmt.Errorf("the node's answer for %x has no valid digest: %w", d.Hash, err)
+				return fmt.Errorf("look up the anchor on the public API %s: %w", public, err)
 			}
-			if _, err := v.Check(digest); err != nil {
+			if !found {
+				return fmt.Errorf("the public API %s knows no anchor of %x, but the agency API serves metadata for it", public, d.Hash)
+			}
+			m, err := checkedMeta(v, a.MetaDigest)
+			if err != nil {
 				return fmt.Errorf("metadata of %x does not check out: %w", d.Hash, err)
 			}
 			out := cmd.OutOrStdout()
@@ -141,12 +145,13 @@ func newMetadataGetCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(v)
 			}
-			fmt.Fprintf(out, "%s  %s\n  %s metadata of agency %s, signed by %s\n", v.Hash, d.Name, v.Visibility, v.Agency, v.Signer)
-			return printFields(out, "  ", v.Fields)
+			fmt.Fprintf(out, "%x  %s\n  %s metadata of agency %s, signed by %x\n", m.DocHash, d.Name, m.Visibility, m.AgencyID, m.Signer)
+			return printFields(out, "  ", m.Fields)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&nodes, "node", "http://127.0.0.1:8081", "agency API URL(s), comma-separated")
+	f.StringVar(&public, "api", "http://127.0.0.1:8080", "public API URL(s), comma-separated, for the anchor's commitment")
 	f.StringVar(&hash, "hash", "", "SHA-256 in hex instead of a file")
 	f.BoolVar(&asJSON, "json", false, "print the metadata view as JSON")
 	return cmd

@@ -191,7 +191,11 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	rl.OnLimited = m.limited.Inc
 	servers := []*http.Server{
 		api.NewServer(nc.APIAddr, m.instrument("public", api.PublicHandler(b, api.PublicOptions{RateLimit: rl}, logger)), 15*time.Second, logger),
-		api.NewServer(nc.AgencyAddr, m.instrument("agency", api.AgencyHandler(b, tracker, api.AgencyOptions{CommitWait: nc.CommitWait.Duration}, logger)), nc.CommitWait.Duration+15*time.Second, logger),
+		// A publish waits up to metadata_wait for its anchor and then answers not_anchored: give it a
+		// little longer than that, and the server's write timeout room for either wait.
+		api.NewServer(nc.AgencyAddr, m.instrument("agency", api.AgencyHandler(b, tracker, api.AgencyOptions{
+			CommitWait: nc.CommitWait.Duration, PublishWait: nc.MetadataWait.Duration + 5*time.Second}, logger)),
+			max(nc.CommitWait.Duration, nc.MetadataWait.Duration+5*time.Second)+15*time.Second, logger),
 	}
 	if metricsL != nil {
 		h := promhttp.HandlerFor(prometheus.Gatherers{appReg, cometReg}, promhttp.HandlerOpts{})

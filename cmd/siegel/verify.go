@@ -5,13 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/siegel-notary/siegel/api"
+	"github.com/siegel-notary/siegel/app/tx"
 	"github.com/siegel-notary/siegel/receipt"
 )
 
@@ -141,14 +140,21 @@ func printVerify(w io.Writer, r verifyResult, asJSON bool) error {
 }
 
 // printMetaLines prints the public metadata of an anchor, if it has any, or that it committed to
-// metadata this node does not show (not received yet, or not public).
+// metadata this node does not show (not received yet, or not public). The metadata is checked here,
+// against the anchor's commitment and the agency's signature, and printed from the checked message, so
+// that a node's answer cannot put other text (or terminal control sequences) on the screen.
 func printMetaLines(w io.Writer, a *api.AnchorView) error {
 	switch {
 	case a.Metadata != nil:
+		m, err := checkedMeta(a.Metadata, a.MetaDigest)
+		if err != nil {
+			_, err = fmt.Fprintf(w, "  metadata: the node's answer does not check out (%v): not shown\n", err)
+			return err
+		}
 		if _, err := fmt.Fprintf(w, "  metadata, signed by the agency (matches the commitment on chain):\n"); err != nil {
 			return err
 		}
-		return printFields(w, "    ", a.Metadata.Fields)
+		return printFields(w, "    ", m.Fields)
 	case a.MetaDigest != "":
 		_, err := fmt.Fprintf(w, "  metadata: committed to, not received yet or not public\n")
 		return err
@@ -156,10 +162,20 @@ func printMetaLines(w io.Writer, a *api.AnchorView) error {
 	return nil
 }
 
-// printFields prints metadata fields sorted by key, one per line.
-func printFields(w io.Writer, indent string, fields map[string]string) error {
-	for _, k := range slices.Sorted(maps.Keys(fields)) {
-		if _, err := fmt.Fprintf(w, "%s%s: %s\n", indent, k, fields[k]); err != nil {
+// checkedMeta checks a metadata view against the digest an anchor committed to (hex) and returns the
+// decoded message.
+func checkedMeta(v *api.MetadataView, committedHex string) (*tx.Metadata, error) {
+	committed, err := api.ParseHash(committedHex)
+	if err != nil {
+		return nil, fmt.Errorf("the anchor shows no valid metadata digest: %w", err)
+	}
+	return v.Check(committed)
+}
+
+// printFields prints metadata fields (checked: no control characters), one per line in key order.
+func printFields(w io.Writer, indent string, fields []tx.Field) error {
+	for _, f := range fields {
+		if _, err := fmt.Fprintf(w, "%s%s: %s\n", indent, f.Key, f.Value); err != nil {
 			return err
 		}
 	}

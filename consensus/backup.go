@@ -73,10 +73,14 @@ type BackupInfo struct {
 	ChainID   string
 	NodeID    string
 	// ValidatorAddress is this node's validator address; InValidatorSet whether it is in the set that
-	// signs the blocks after Height, which has Validators members.
+	// signs the blocks after Height, which has Validators members. A full node has no validator: its
+	// address is empty and it is in no set.
 	ValidatorAddress string
 	InValidatorSet   bool
 	Validators       int
+	// FullNode is whether the node runs as a full node (Options.FullNode): the copy then holds no
+	// validator sign state.
+	FullNode bool
 	// Taken is when the copy was taken, by this node's clock.
 	Taken time.Time
 	// Databases are the database directories written under DIR/data, the application's included.
@@ -140,8 +144,8 @@ func (h *commitHook) stop() {
 
 // Backup writes a consistent copy of the node's databases into dir, which must not exist yet (its
 // parent must): CometBFT's databases as dir/data/ID.db, the validator's last sign state as
-// dir/data/priv_validator_state.json, and whatever app writes into dir/data (the application's own
-// database). The copy is taken at the end of the next Commit, so Backup waits for the next block; it
+// dir/data/priv_validator_state.json (not for a full node, which has no validator), and whatever app
+// writes into dir/data (the application's own database). The copy is taken at the end of the next Commit, so Backup waits for the next block; it
 // returns ctx's error, and leaves the request, if ctx ends first. app runs inside Commit: it MUST NOT
 // make ABCI calls (they would wait for Commit to return) and should be quick (a Pebble checkpoint,
 // which hard-links its files, is).
@@ -186,10 +190,11 @@ func (n *Node) Backup(ctx context.Context, dir string, app func(dataDir string) 
 func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 	bs := n.n.BlockStore()
 	info := BackupInfo{
-		Height:  bs.Height(),
-		ChainID: n.n.GenesisDoc().ChainID,
-		NodeID:  string(n.n.NodeInfo().ID()),
-		Taken:   time.Now().UTC(),
+		Height:   bs.Height(),
+		ChainID:  n.n.GenesisDoc().ChainID,
+		NodeID:   string(n.n.NodeInfo().ID()),
+		Taken:    time.Now().UTC(),
+		FullNode: n.fullNode,
 	}
 	if meta := bs.LoadBlockMeta(info.Height); meta != nil {
 		info.BlockTime = meta.Header.Time
@@ -212,11 +217,11 @@ func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 	if _, err := stateStore.LoadLastFinalizeBlockResponse(info.Height); err != nil {
 		return info, fmt.Errorf("consensus: backup: results of block %d: %w", info.Height, err)
 	}
-	if pk, err := n.n.PrivValidator().GetPubKey(); err == nil {
+	// From Height+1 on, the set is the one this state names as next.
+	info.Validators = state.NextValidators.Size()
+	if pk, err := n.n.PrivValidator().GetPubKey(); err == nil && !n.fullNode {
 		info.ValidatorAddress = pk.Address().String()
-		// From Height+1 on, the set is the one this state names as next.
 		info.InValidatorSet = state.NextValidators.HasAddress(pk.Address())
-		info.Validators = state.NextValidators.Size()
 	}
 
 	if err := r.app(data); err != nil {
@@ -232,9 +237,12 @@ func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 		}
 	}
 	// The file is replaced atomically (written aside, renamed) whenever the validator signs, and
-	// nothing signs while Commit runs.
-	if err := copyFile(n.n.Config().PrivValidatorStateFile(), filepath.Join(r.dir, PrivValidatorStateFile)); err != nil {
-		return info, fmt.Errorf("consensus: backup: validator state: %w", err)
+	// nothing signs while Commit runs. A full node has no validator, so no sign state to keep (its
+	// signer lives in memory and signs nothing; a file left in its home is not its own).
+	if !n.fullNode {
+		if err := copyFile(n.n.Config().PrivValidatorStateFile(), filepath.Join(r.dir, PrivValidatorStateFile)); err != nil {
+			return info, fmt.Errorf("consensus: backup: validator state: %w", err)
+		}
 	}
 	entries, err := os.ReadDir(data)
 	if err != nil {

@@ -116,7 +116,9 @@ type backupTaken struct {
 	ValidatorAddress string    `json:"validator_address"`
 	InValidatorSet   bool      `json:"in_validator_set"`
 	Validators       int       `json:"validators"`
-	Databases        []string  `json:"databases"`
+	// FullNode: the node runs as a full node (read replica); the copy holds no validator sign state.
+	FullNode  bool     `json:"full_node,omitempty"`
+	Databases []string `json:"databases"`
 	// Pause is how long the copy held up consensus (inside Commit).
 	Pause time.Duration `json:"pause_ns"`
 }
@@ -200,7 +202,7 @@ func takeBackup(ctx context.Context, node *consensus.Node, st *store.Store, dir 
 		Version: version, ChainID: info.ChainID, NodeID: info.NodeID,
 		Height: info.Height, AppHash: hex.EncodeToString(app.AppHash), BlockTime: info.BlockTime.UTC(), Taken: info.Taken,
 		ValidatorAddress: info.ValidatorAddress, InValidatorSet: info.InValidatorSet, Validators: info.Validators,
-		Databases: info.Databases, Pause: info.Pause,
+		FullNode: info.FullNode, Databases: info.Databases, Pause: info.Pause,
 	}, nil
 }
 

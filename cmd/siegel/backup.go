@@ -25,10 +25,36 @@ const backupFormat = "siegel-backup/1"
 // manifestName is the first entry of a backup file.
 const manifestName = "manifest.json"
 
-// backupConfigFiles are the files of HOME/config that a backup holds: everything a node needs besides
-// its databases. addrbook.json is left out (the node rebuilds it from persistent_peers), and so are files
-// outside config/ and data/ (logs, agency or operator keys kept in the home by a development network).
-var backupConfigFiles = []string{"config.toml", "siegel.toml", "genesis.json", "node_key.json", "priv_validator_key.json"}
+// backupConfigFiles are the files of HOME/config that a validator's backup must hold: everything a node
+// needs besides its databases (a full node's, all but validatorKeyFile). gossipKeyName is in a backup
+// too when the home has it. addrbook.json is left out (the node rebuilds it from persistent_peers), and
+// so are files outside config/ and data/ (logs, agency or operator keys kept in the home by a
+// development network).
+var backupConfigFiles = []string{"config.toml", "siegel.toml", "genesis.json", "node_key.json", validatorKeyFile}
+
+// validatorKeyFile is the validator's private key in HOME/config, which a full node (read replica)
+// does not have.
+const validatorKeyFile = "priv_validator_key.json"
+
+// gossipKeyName is the metadata gossip's identity key in HOME/config (the default gossip_key_file): the
+// peer ID that the other nodes list in gossip_bootstrap and gossip_allowed_peers. Optional in a backup:
+// homes made before the gossip have none until the node's first start.
+const gossipKeyName = "gossip.key"
+
+// requiredConfigFiles are the files of HOME/config that a backup of a validator, or of a full node,
+// must hold.
+func requiredConfigFiles(fullNode bool) []string {
+	if !fullNode {
+		return backupConfigFiles
+	}
+	var names []string
+	for _, n := range backupConfigFiles {
+		if n != validatorKeyFile {
+			names = append(names, n)
+		}
+	}
+	return names
+}
 
 // backupManifest describes a backup file: what the node was when the copy was taken, and every file
 // with its size and SHA-256.
@@ -43,10 +69,13 @@ type backupManifest struct {
 	BlockTime time.Time `json:"block_time"`
 	Created   time.Time `json:"created"`
 	// The validator of this home, whether it is in the validator set after Height, and that set's size.
-	ValidatorAddress string       `json:"validator_address"`
-	InValidatorSet   bool         `json:"in_validator_set"`
-	Validators       int          `json:"validators"`
-	Files            []backupFile `json:"files"`
+	ValidatorAddress string `json:"validator_address"`
+	InValidatorSet   bool   `json:"in_validator_set"`
+	Validators       int    `json:"validators"`
+	// FullNode: the home is a full node's (a read replica, siegel.toml full_node = true), which has no
+	// validator key nor sign state.
+	FullNode bool         `json:"full_node,omitempty"`
+	Files    []backupFile `json:"files"`
 }
 
 type backupFile struct {
@@ -71,9 +100,12 @@ func newBackupCmd() *cobra.Command {
 			"on the same file system) and is removed once packed.\n\n" +
 			"FILE is a gzipped tar file: manifest.json first (chain, height, app hash, validator, node version, time,\n" +
 			"and the size and SHA-256 of every file), then config/config.toml, siegel.toml, genesis.json,\n" +
-			"node_key.json, priv_validator_key.json, and data/. FILE HOLDS THE VALIDATOR'S PRIVATE KEY: it is written\n" +
-			"with mode 0600; keep it where only the operators can read it. It is written as FILE.partial and\n" +
-			"renamed when complete; an existing FILE is never overwritten. Restore with 'siegel restore'.\n" +
+			"node_key.json, priv_validator_key.json, gossip.key (the metadata gossip's identity, if the home has it;\n" +
+			"a gossip_key_file elsewhere is not copied), and data/. FILE HOLDS THE VALIDATOR'S PRIVATE KEY: it is\n" +
+			"written with mode 0600; keep it where only the operators can read it. It is written as FILE.partial\n" +
+			"and renamed when complete; an existing FILE is never overwritten. Restore with 'siegel restore'.\n\n" +
+			"A read replica (siegel.toml full_node = true) has no validator key nor sign state: its backup holds\n" +
+			"neither, and its manifest says \"full_node\": true.\n" +
 			"Run it as the node's user (or root).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -94,7 +126,19 @@ func newBackupCmd() *cobra.Command {
 			fmt.Fprintf(w, "backup of %s written to %s\n", home, out)
 			fmt.Fprintf(w, "  chain %s, height %d, app hash %s (consensus paused %s for the copy)\n", m.ChainID, m.Height, m.AppHash, d.pause.Round(time.Microsecond))
 			fmt.Fprintf(w, "  %d files, %s; the file itself %s, sha256 %s\n", len(m.Files), humanBytes(m.total()), humanBytes(d.size), d.sum)
-			fmt.Fprintf(w, "It holds the validator's private key: keep it where only the operators can read it.\n")
+			if m.FullNode {
+				fmt.Fprintf(w, "  a read replica (full_node = true): no validator key or sign state, as it has none\n")
+			}
+			if d.gossipID != "" {
+				fmt.Fprintf(w, "  gossip identity config/%s, peer ID %s\n", gossipKeyName, d.gossipID)
+			} else {
+				fmt.Fprintf(w, "  NOT in it: %s\n", d.gossipNote)
+			}
+			if m.FullNode {
+				fmt.Fprintf(w, "It holds the node's node key and gossip key: keep it where only the operators can read it.\n")
+			} else {
+				fmt.Fprintf(w, "It holds the validator's private key: keep it where only the operators can read it.\n")
+			}
 			fmt.Fprintf(w, "Restore with: %s restore --in %s --home NEWDIR\n", executable(), out)
 			return nil
 		},
@@ -120,10 +164,22 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range backupConfigFiles {
+	if _, err := os.Stat(nodeConfigPath(absHome)); err != nil {
+		return nil, fmt.Errorf("%s is not a complete node home: %w", home, err)
+	}
+	nc, err := loadNodeConfig(absHome)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", home, err)
+	}
+	configFiles := requiredConfigFiles(nc.FullNode)
+	for _, name := range configFiles {
 		if _, err := os.Stat(filepath.Join(absHome, "config", name)); err != nil {
 			return nil, fmt.Errorf("%s is not a complete node home: %w", home, err)
 		}
+	}
+	gossipKey, gossipNote, err := gossipKeyToCopy(absHome, nc)
+	if err != nil {
+		return nil, err
 	}
 	if _, err := os.Lstat(out); err == nil {
 		return nil, fmt.Errorf("%s exists: choose a new file name (a backup never overwrites one)", out)
@@ -155,18 +211,35 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 		}
 		return nil, err
 	}
+	// The node copied its sign state or not by what it runs as, the files here go by siegel.toml: they
+	// must agree, or the backup would be neither a validator's nor a replica's.
+	if t.FullNode != nc.FullNode {
+		return nil, fmt.Errorf("%s says full_node = %v, but the node runs with full_node = %v: siegel.toml was changed since it started; "+
+			"undo the change, or restart the node with it", nodeConfigPath(home), nc.FullNode, t.FullNode)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o700); err != nil {
 		return nil, err
 	}
-	for _, name := range backupConfigFiles {
+	for _, name := range configFiles {
 		if err := copyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
 			return nil, fmt.Errorf("copy config/%s: %w", name, err)
+		}
+	}
+	var gossipID string
+	if gossipKey != "" {
+		dst := filepath.Join(dir, "config", gossipKeyName)
+		if err := copyNewFile(gossipKey, dst); err != nil {
+			return nil, fmt.Errorf("copy config/%s: %w", gossipKeyName, err)
+		}
+		if gossipID, err = gossipPeerID(dst); err != nil {
+			return nil, fmt.Errorf("config/%s: %w", gossipKeyName, err)
 		}
 	}
 	m := &backupManifest{
 		Format: backupFormat, Version: t.Version, ChainID: t.ChainID, NodeID: t.NodeID,
 		Height: t.Height, AppHash: t.AppHash, BlockTime: t.BlockTime, Created: t.Taken,
 		ValidatorAddress: t.ValidatorAddress, InValidatorSet: t.InValidatorSet, Validators: t.Validators,
+		FullNode: t.FullNode,
 	}
 	if m.Files, err = hashTree(dir); err != nil {
 		return nil, err
@@ -186,16 +259,40 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 	}
 	done = true
 	syncDir(filepath.Dir(out))
-	return &backupDone{m: m, sum: sum, size: size, pause: t.Pause}, nil
+	return &backupDone{m: m, sum: sum, size: size, pause: t.Pause, gossipID: gossipID, gossipNote: gossipNote}, nil
 }
 
 // backupDone is what runBackup wrote: the manifest, the SHA-256 and size of the file, and how long the
-// copy held up consensus.
+// copy held up consensus; the peer ID of the gossip key it holds, or why it holds none.
 type backupDone struct {
-	m     *backupManifest
-	sum   string
-	size  int64
-	pause time.Duration
+	m          *backupManifest
+	sum        string
+	size       int64
+	pause      time.Duration
+	gossipID   string
+	gossipNote string
+}
+
+// gossipKeyToCopy returns the gossip key file of home that a backup holds, or "" and why it holds none.
+// Only config/gossip.key is copied (restore puts it back there): a gossip_key_file configured elsewhere,
+// inside the home or not, is the operator's to keep.
+func gossipKeyToCopy(home string, nc nodeConfig) (path, none string, err error) {
+	def := filepath.Join("config", gossipKeyName)
+	if filepath.IsAbs(nc.GossipKeyFile) || filepath.Clean(nc.GossipKeyFile) != def {
+		return "", fmt.Sprintf("the gossip key %s (siegel.toml gossip_key_file is not %s): keep a copy of it yourself, "+
+			"or the restored node gets a new gossip peer ID", gossipKeyPath(home, nc), def), nil
+	}
+	p := filepath.Join(home, def)
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return "", fmt.Sprintf("a gossip key: the home has no %s (the node makes one at its next start)", def), nil
+	case err != nil:
+		return "", "", fmt.Errorf("gossip key: %w", err)
+	case !fi.Mode().IsRegular():
+		return "", "", fmt.Errorf("gossip key %s is not a regular file", p)
+	}
+	return p, "", nil
 }
 
 // hashTree lists the regular files under dir, in lexical order, with their sizes and SHA-256.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -172,6 +174,31 @@ func TestBackupRestoreDev(t *testing.T) {
 	a := startAnchoring(ctx, api.NewClient(n.r.AgencyURL), key, "dev")
 	a.waitFor(t, 30, 30*time.Second)
 	out := filepath.Join(t.TempDir(), "dev.backup.tar.gz")
+
+	// siegel.toml changed under the running validator to say full_node: the node copies a validator's
+	// files, the command would pack a replica's; it refuses, and writes nothing.
+	tomlBytes, err := os.ReadFile(nodeConfigPath(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := loadNodeConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.FullNode = true
+	if err := saveNodeConfig(home, nc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runBackup(ctx, home, out); err == nil || !strings.Contains(err.Error(), "siegel.toml was changed since it started") {
+		t.Fatalf("backup with full_node set under a running validator: %v", err)
+	}
+	if err := os.WriteFile(nodeConfigPath(home), tomlBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused backup left %s (%v)", out, err)
+	}
+
 	d, err := runBackup(ctx, home, out)
 	if err != nil {
 		t.Fatal(err)
@@ -186,8 +213,8 @@ func TestBackupRestoreDev(t *testing.T) {
 	if len(kept) == 0 || len(later) == 0 {
 		t.Fatalf("want documents anchored both before and after the backup's height %d: %d and %d", m.Height, len(kept), len(later))
 	}
-	if !m.soleValidator() || m.ChainID != devChainID {
-		t.Fatalf("manifest: %+v", m)
+	if !m.soleValidator() || m.ChainID != devChainID || m.FullNode || d.gossipID == "" {
+		t.Fatalf("manifest: %+v, gossip peer ID %q", m, d.gossipID)
 	}
 	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("backup file: %v, mode %v; want 0600", err, fi.Mode())
@@ -277,6 +304,170 @@ func TestBackupRestoreDev(t *testing.T) {
 		t.Fatalf("anchor after restore: %+v, %v", more, err)
 	}
 	checkLookupsAndReceipts(t, ctx, public, restored, devAgencyID, more)
+}
+
+// TestBackupChecksHome: a validator's home without its key is not backed up (before the node is even
+// asked); a replica's home, which has no validator key, passes that check. A gossip key configured
+// outside config/ is not copied, and the backup says so.
+func TestBackupChecksHome(t *testing.T) {
+	home, _ := newDevHome(t)
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	ctx := context.Background()
+	if err := os.Remove(filepath.Join(home, "config", validatorKeyFile)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runBackup(ctx, home, out); err == nil || !strings.Contains(err.Error(), "not a complete node home") ||
+		!strings.Contains(err.Error(), validatorKeyFile) {
+		t.Fatalf("backup of a validator without its key: %v", err)
+	}
+	nc, err := loadNodeConfig(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.FullNode = true
+	if err := saveNodeConfig(home, nc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runBackup(ctx, home, out); !errors.Is(err, errNotRunning) {
+		t.Fatalf("backup of a replica's home, not running: %v, want %v", err, errNotRunning)
+	}
+
+	for _, c := range []struct {
+		file, copied, note string
+	}{
+		{filepath.Join("config", gossipKeyName), "", "the home has no config/gossip.key"},
+		{"/etc/siegel/gossip.key", "", "/etc/siegel/gossip.key (siegel.toml gossip_key_file is not config/gossip.key)"},
+		{"gossip.key", "", "gossip_key_file is not config/gossip.key"},
+	} {
+		nc.GossipKeyFile = c.file
+		p, note, err := gossipKeyToCopy(home, nc)
+		if err != nil || p != c.copied || !strings.Contains(note, c.note) {
+			t.Errorf("gossip_key_file %s: %q, %q, %v; want %q and a note %q", c.file, p, note, err, c.copied, c.note)
+		}
+	}
+	if _, err := generateKey(filepath.Join(home, "config", gossipKeyName), false); err != nil {
+		t.Fatal(err)
+	}
+	nc.GossipKeyFile = "config/./gossip.key"
+	if p, note, err := gossipKeyToCopy(home, nc); err != nil || p != filepath.Join(home, "config", gossipKeyName) || note != "" {
+		t.Errorf("gossip key in config/: %q, %q, %v", p, note, err)
+	}
+}
+
+// TestBackupRestoreReplica backs up a read replica (siegel init --full-node) of a one-validator
+// network while it follows the chain and documents are anchored, stops it, and restores the backup into
+// a new home. The backup says full_node and holds neither a validator key nor a sign state, but the
+// gossip key; the restored home gets no double_sign_check_height, that gossip key byte for byte
+// ('siegel gossip-id' prints the same peer ID), and started, it follows the chain again and serves every
+// lookup and receipt, as the validator does.
+func TestBackupRestoreReplica(t *testing.T) {
+	dir := t.TempDir()
+	spec, err := initTestnet(dir, freeLayout(t, dir, 1), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd := spec.Nodes[0]
+	vn := startNode(t, nd.Home, listenFlags{})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	key, err := loadKey(filepath.Join(dir, testnetKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	validator, agency := api.NewClient(vn.r.APIURL), api.NewClient(vn.r.AgencyURL)
+
+	id, err := consensus.NodeID(nd.Home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := filepath.Join(t.TempDir(), "replica")
+	out, code := runCLI(t, "init", "--full-node", "--home", home, "--moniker", "replica", "--genesis", consensus.GenesisFile(nd.Home),
+		"--peers", id+"@"+nd.P2P, "--gossip-peers", nd.Gossip+"/p2p/"+nd.GossipID,
+		"--api-addr", freeAddr(t), "--agency-addr", freeAddr(t), "--metrics-addr", freeAddr(t),
+		"--p2p-addr", freeAddr(t), "--rpc-addr", freeAddr(t), "--gossip-addr", freeAddr(t))
+	if code != 0 {
+		t.Fatalf("init --full-node: exit %d: %s", code, out)
+	}
+	rn := startNode(t, home, listenFlags{})
+	a := startAnchoring(ctx, agency, key, "rep")
+	a.waitFor(t, 9, 60*time.Second)
+	head, err := validator.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitCaughtUp(t, ctx, api.NewClient(rn.r.APIURL), head.Height, 60*time.Second)
+
+	bout := filepath.Join(t.TempDir(), "replica.backup.tar.gz")
+	d, err := runBackup(ctx, home, bout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := d.m
+	if !m.FullNode || m.ValidatorAddress != "" || m.InValidatorSet || m.Validators != 1 || m.soleValidator() || d.gossipID == "" {
+		t.Fatalf("manifest of a replica: %+v, gossip peer ID %q", m, d.gossipID)
+	}
+	var paths []string
+	for _, f := range m.Files {
+		paths = append(paths, f.Path)
+	}
+	if slices.Contains(paths, "config/"+validatorKeyFile) || slices.Contains(paths, consensus.PrivValidatorStateFile) ||
+		!slices.Contains(paths, "config/"+gossipKeyName) {
+		t.Fatalf("a replica's backup lists %v", paths)
+	}
+	_, serr := os.Stat(filepath.Join(home, filepath.FromSlash(consensus.PrivValidatorStateFile)))
+	t.Logf("replica backed up at height %d: %d files, consensus paused %s; gossip peer ID %s; its home's sign state: %v",
+		m.Height, len(m.Files), d.pause, d.gossipID, serr)
+	a.waitFor(t, a.count()+6, 60*time.Second) // the network went on
+
+	gossipKey, err := os.ReadFile(filepath.Join(home, "config", gossipKeyName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gossipID, code := runCLI(t, "gossip-id", "--home", home)
+	if code != 0 || !strings.Contains(gossipID, d.gossipID) {
+		t.Fatalf("gossip-id of the replica: exit %d: %s (backup says %s)", code, gossipID, d.gossipID)
+	}
+	rn.stop(t)
+	all := a.finish(t)
+
+	restored := filepath.Join(t.TempDir(), "replica-restored")
+	out, code = runCLI(t, "restore", "--in", bout, "--home", restored)
+	if code != 0 || !strings.Contains(out, "read replica (full node)") || !strings.Contains(out, "gossip identity restored") ||
+		strings.Contains(out, "double_sign_check_height = ") {
+		t.Fatalf("restore of the replica: exit %d:\n%s", code, out)
+	}
+	t.Logf("restore:\n%s", out)
+	cc, err := consensus.LoadConfig(restored)
+	if err != nil || cc.Consensus.DoubleSignCheckHeight != 0 {
+		t.Fatalf("restored replica's config.toml: double_sign_check_height %d (%v), want 0", cc.Consensus.DoubleSignCheckHeight, err)
+	}
+	for _, p := range []string{filepath.Join("config", validatorKeyFile), filepath.FromSlash(consensus.PrivValidatorStateFile)} {
+		if _, err := os.Stat(filepath.Join(restored, p)); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("the restored replica holds %s (%v)", p, err)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(restored, "config", gossipKeyName)); err != nil || !bytes.Equal(b, gossipKey) {
+		t.Fatalf("restored gossip key differs from the original's (%v)", err)
+	}
+	if got, code := runCLI(t, "gossip-id", "--home", restored); code != 0 || got != gossipID {
+		t.Fatalf("gossip-id of the restored replica: exit %d\n%s\nwant\n%s", code, got, gossipID)
+	}
+
+	// It follows the chain again from the backup's height, and answers as the validator does.
+	n2 := startNode(t, restored, listenFlags{}) // the original replica's addresses, from its configuration
+	public := api.NewClient(n2.r.APIURL)
+	if st, err := public.Status(ctx); err != nil || st.Height < uint64(m.Height) {
+		t.Fatalf("the restored replica starts at height %d (%v), below the backup's %d", st.Height, err, m.Height)
+	}
+	more, err := anchorDocuments(ctx, agency, key, docs("after-restore", 2), 100)
+	if err != nil || more[0].Status != api.SubmitCommitted {
+		t.Fatalf("anchor after the restore: %+v %v", more, err)
+	}
+	waitCaughtUp(t, ctx, public, more[0].Height, 60*time.Second)
+	all = append(all, more...)
+	checkLookupsAndReceipts(t, ctx, public, restored, testnetAgencyID, all)
+	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+all[0].Hash)
+	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+more[1].Hash)
 }
 
 func lastLines(b []byte, n int) string {

@@ -61,7 +61,12 @@ func newRestoreCmd() *cobra.Command {
 			"    blocks after the original stopped and start again. Not set for a network's only validator: its own\n" +
 			"    signatures are always in the last commits, so the node could never start.\n" +
 			"A network's only validator restored from a backup goes on from the backup's height: blocks the original\n" +
-			"committed after it are lost, and their documents must be anchored again.",
+			"committed after it are lost, and their documents must be anchored again.\n\n" +
+			"A read replica's backup (manifest \"full_node\": true) holds no validator key nor sign state, and needs\n" +
+			"neither: restore sets no double_sign_check_height for it and takes no --validator-state. Stop the\n" +
+			"original replica before starting the restored one: they share a node key and a gossip identity.\n" +
+			"The gossip identity (config/gossip.key) is restored when the backup holds it, so the other nodes'\n" +
+			"gossip_bootstrap and gossip_allowed_peers still name this node.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if in == "" {
@@ -94,6 +99,10 @@ type restoreResult struct {
 	FromOriginal bool
 	// DoubleSignCheck is the double_sign_check_height written into config.toml (0: left as it was).
 	DoubleSignCheck int64
+	// GossipID is the peer ID of the gossip key restored into config/gossip.key ("" if the backup holds
+	// none); GossipKeyFile is siegel.toml's gossip_key_file.
+	GossipID      string
+	GossipKeyFile string
 }
 
 // runRestore checks the backup file in and unpacks it into home.
@@ -142,12 +151,28 @@ func runRestore(in, home, valState string) (res *restoreResult, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("backup file %s: %w", in, err)
 	}
+	if m.FullNode && valState != "" {
+		return nil, fmt.Errorf("--validator-state: %s is the backup of a read replica (full node), which has no validator and so no sign state; "+
+			"restore it without the flag", in)
+	}
 	if err := checkRestored(staging, m); err != nil {
 		return nil, fmt.Errorf("backup file %s is inconsistent: %w", in, err)
 	}
 	res = &restoreResult{Manifest: m}
-	if res.SignState, err = consensus.ReadSignState(filepath.Join(staging, filepath.FromSlash(consensus.PrivValidatorStateFile))); err != nil {
-		return nil, fmt.Errorf("backup file %s: %w", in, err)
+	nc, err := loadNodeConfig(staging) // checked by checkRestored
+	if err != nil {
+		return nil, err
+	}
+	res.GossipKeyFile = nc.GossipKeyFile
+	if gk := filepath.Join(staging, "config", gossipKeyName); fileExists(gk) {
+		if res.GossipID, err = gossipPeerID(gk); err != nil {
+			return nil, fmt.Errorf("backup file %s: config/%s: %w", in, gossipKeyName, err)
+		}
+	}
+	if !m.FullNode {
+		if res.SignState, err = consensus.ReadSignState(filepath.Join(staging, filepath.FromSlash(consensus.PrivValidatorStateFile))); err != nil {
+			return nil, fmt.Errorf("backup file %s: %w", in, err)
+		}
 	}
 	if valState != "" && res.SignState.Before(original) {
 		if m.soleValidator() && original.Height > m.Height {
@@ -163,7 +188,9 @@ func runRestore(in, home, valState string) (res *restoreResult, err error) {
 		}
 		res.SignState, res.FromOriginal = original, true
 	}
-	if !m.soleValidator() {
+	// A replica signs nothing, so it has nothing to check (and a validator that is the network's only one
+	// would find its own signatures and never start).
+	if !m.FullNode && !m.soleValidator() {
 		if err := consensus.SetDoubleSignCheckHeight(staging, restoreDoubleSignCheck); err != nil {
 			return nil, err
 		}
@@ -338,13 +365,16 @@ func decodeManifest(b []byte) (*backupManifest, error) {
 			return nil, bad("%s: sha256 %q: want 64 lower-case hex digits", f.Path, f.SHA256)
 		}
 	}
+	if m.FullNode && seen["config/"+validatorKeyFile] {
+		return nil, bad("it is a full node's (read replica's), yet lists config/%s: a full node holds no validator key, and refuses to start with one", validatorKeyFile)
+	}
 	var missing []string
-	for _, name := range backupConfigFiles {
+	for _, name := range requiredConfigFiles(m.FullNode) {
 		if !seen["config/"+name] {
 			missing = append(missing, "config/"+name)
 		}
 	}
-	if !seen[consensus.PrivValidatorStateFile] {
+	if !m.FullNode && !seen[consensus.PrivValidatorStateFile] {
 		missing = append(missing, consensus.PrivValidatorStateFile)
 	}
 	for _, db := range []string{"data/siegel/", "data/blockstore.db/", "data/state.db/"} {
@@ -358,9 +388,9 @@ func decodeManifest(b []byte) (*backupManifest, error) {
 	return &m, nil
 }
 
-// checkBackupPath accepts the paths a backup holds: config/NAME for the known configuration files,
-// data/priv_validator_state.json, and data/DB/NAME where DB is siegel or ends in .db: relative,
-// clean, without ".." or anything hidden, and nothing else.
+// checkBackupPath accepts the paths a backup holds: config/NAME for the known configuration files and
+// the gossip key, data/priv_validator_state.json, and data/DB/NAME where DB is siegel or ends in .db:
+// relative, clean, without ".." or anything hidden, and nothing else.
 func checkBackupPath(p string) error {
 	if p == "" || len(p) > maxBackupPath || !path.IsAbs("/"+p) || path.Clean(p) != p || !filepath.IsLocal(p) ||
 		strings.ContainsAny(p, "\\\x00") || strings.Contains(p, "/.") || strings.HasPrefix(p, ".") {
@@ -368,11 +398,11 @@ func checkBackupPath(p string) error {
 	}
 	parts := strings.Split(p, "/")
 	switch {
-	case len(parts) == 2 && parts[0] == "config" && slices.Contains(backupConfigFiles, parts[1]):
+	case len(parts) == 2 && parts[0] == "config" && (slices.Contains(backupConfigFiles, parts[1]) || parts[1] == gossipKeyName):
 	case p == consensus.PrivValidatorStateFile:
 	case len(parts) == 3 && parts[0] == "data" && (parts[1] == "siegel" || (strings.HasSuffix(parts[1], ".db") && len(parts[1]) > 3)):
 	default:
-		return fmt.Errorf("path %q is not where a backup keeps files (config/*.toml|json, data/priv_validator_state.json, data/DB/FILE)", p)
+		return fmt.Errorf("path %q is not where a backup keeps files (config/*.toml|json, config/%s, data/priv_validator_state.json, data/DB/FILE)", p, gossipKeyName)
 	}
 	return nil
 }
@@ -451,8 +481,17 @@ func checkRestored(dir string, m *backupManifest) error {
 	if _, err := consensus.LoadConfig(dir); err != nil {
 		return err
 	}
-	if _, err := loadNodeConfig(dir); err != nil {
+	nc, err := loadNodeConfig(dir)
+	if err != nil {
 		return err
+	}
+	if nc.FullNode != m.FullNode {
+		return fmt.Errorf("config/siegel.toml says full_node = %v, the manifest %v", nc.FullNode, m.FullNode)
+	}
+	if gk := filepath.Join(dir, "config", gossipKeyName); fileExists(gk) {
+		if _, err := loadKey(gk); err != nil {
+			return fmt.Errorf("config/%s: %w", gossipKeyName, err)
+		}
 	}
 	c, err := store.ReadCommit(filepath.Join(dir, "data", "siegel"))
 	if err != nil {
@@ -479,21 +518,48 @@ func checkRestored(dir string, m *backupManifest) error {
 	return nil
 }
 
+// fileExists reports whether p names a file (of any kind).
+func fileExists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
 func printRestored(w io.Writer, in, home string, r *restoreResult) {
 	m := r.Manifest
 	fmt.Fprintf(w, "restored %s into %s\n", in, home)
 	fmt.Fprintf(w, "  chain %s, node %s, height %d, app hash %s\n", m.ChainID, m.NodeID, m.Height, m.AppHash)
 	fmt.Fprintf(w, "  taken %s by siegel %s (this is siegel %s); %d files checked\n", m.Created.Format(time.RFC3339), m.Version, version, len(m.Files))
-	src := "the backup's"
-	if r.FromOriginal {
-		src = "the original's (--validator-state)"
+	if m.FullNode {
+		fmt.Fprintf(w, "  a read replica (full node): no validator key, no sign state\n")
+	} else {
+		src := "the backup's"
+		if r.FromOriginal {
+			src = "the original's (--validator-state)"
+		}
+		fmt.Fprintf(w, "  validator %s: sign state from %s, height %d round %d step %d\n", m.ValidatorAddress, src, r.SignState.Height, r.SignState.Round, r.SignState.Step)
 	}
-	fmt.Fprintf(w, "  validator %s: sign state from %s, height %d round %d step %d\n", m.ValidatorAddress, src, r.SignState.Height, r.SignState.Round, r.SignState.Step)
+	defaultGossipKey := filepath.Clean(r.GossipKeyFile) == filepath.Join("config", gossipKeyName)
+	switch {
+	case r.GossipID != "" && defaultGossipKey:
+		fmt.Fprintf(w, "  gossip identity restored (config/%s): peer ID %s, as the other nodes know it\n", gossipKeyName, r.GossipID)
+	case !defaultGossipKey:
+		fmt.Fprintf(w, "  gossip_key_file = %s, which no backup holds: put the original node's key there before starting it,\n"+
+			"  or it makes a new one, with a new peer ID for the other nodes' gossip_bootstrap and gossip_allowed_peers\n", r.GossipKeyFile)
+	default:
+		fmt.Fprintf(w, "  no gossip key in the backup: the node makes one at its first start; give its peer ID ('%s gossip-id --home %s')\n"+
+			"  to the other nodes' gossip_bootstrap and gossip_allowed_peers\n", executable(), home)
+	}
 	if m.Version != version {
 		fmt.Fprintf(w, "WARNING: the backup was taken by siegel %s; start it with that version if this one cannot read it.\n", m.Version)
 	}
 	fmt.Fprintln(w)
 	switch {
+	case m.FullNode:
+		fmt.Fprint(w, `This node is a read replica (full node): it holds no validator key and signs nothing, so there is
+nothing to double-sign and double_sign_check_height is left as it was. Before starting it, stop the
+original replica if it still runs: the two would share a node key (and a gossip identity) and fight over
+their connections. To add a replica rather than replace one, make a new home with 'siegel init --full-node'.
+`)
 	case m.soleValidator():
 		fmt.Fprintf(w, `This node was the network's ONLY validator. Started, it goes on from height %d: any block the original
 committed after that is lost for good, with the documents anchored in it (anchor them again), and receipts
@@ -516,7 +582,10 @@ Before starting it: stop the original node for good (systemctl disable --now sie
 			"config.toml all the same, in case it has become a validator since. Stop the original node for good first.\n", r.DoubleSignCheck)
 	}
 	check := "it has peers, is not catching up after a while, and (a validator) signs the last commits"
-	if m.soleValidator() {
+	switch {
+	case m.FullNode:
+		check = "it has peers and is not catching up after a while"
+	case m.soleValidator():
 		check = "it signs the last commits"
 	}
 	fmt.Fprintf(w, "\nThen start it (%s start --home %s), and check with '%s status --home %s' that its height\n"+

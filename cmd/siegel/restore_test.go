@@ -71,11 +71,29 @@ func newSyntheticBackup() *syntheticBackup {
 	s.files["data/state.db/000001.log"] = []byte("state")
 	s.m = backupManifest{Format: backupFormat, Version: "test", ChainID: "siegel-test", NodeID: "abc", Height: 5,
 		AppHash: strings.Repeat("ab", 32), Created: time.Unix(1e9, 0).UTC()}
+	s.relist()
+	return s
+}
+
+// newSyntheticReplicaBackup is a synthetic read replica's backup: no validator key nor sign state, and
+// a gossip key.
+func newSyntheticReplicaBackup() *syntheticBackup {
+	s := newSyntheticBackup()
+	s.m.FullNode = true
+	delete(s.files, "config/priv_validator_key.json")
+	delete(s.files, "data/priv_validator_state.json")
+	s.files["config/gossip.key"] = []byte("# gossip.key\n")
+	s.relist()
+	return s
+}
+
+// relist makes the manifest's file list that of s.files.
+func (s *syntheticBackup) relist() {
+	s.m.Files = nil
 	for _, p := range sortedKeys(s.files) {
 		sum := sha256.Sum256(s.files[p])
 		s.m.Files = append(s.m.Files, backupFile{Path: p, Size: int64(len(s.files[p])), SHA256: hex.EncodeToString(sum[:])})
 	}
-	return s
 }
 
 func sortedKeys(m map[string][]byte) []string {
@@ -185,6 +203,30 @@ func TestRestoreRejects(t *testing.T) {
 			}
 			return buildArchive(t, s.entries(t), nil)
 		}, "a home needs config/priv_validator_key.json"},
+		{"validator without sign state", func(t *testing.T) []byte {
+			s := newSyntheticBackup()
+			delete(s.files, "data/priv_validator_state.json")
+			s.relist()
+			return buildArchive(t, s.entries(t), nil)
+		}, "a home needs data/priv_validator_state.json"},
+		{"validator marked a full node, with its key", func(t *testing.T) []byte {
+			s := newSyntheticBackup()
+			s.m.FullNode = true
+			return buildArchive(t, s.entries(t), nil)
+		}, "yet lists config/priv_validator_key.json"},
+		{"replica without its node key", func(t *testing.T) []byte {
+			s := newSyntheticReplicaBackup()
+			delete(s.files, "config/node_key.json")
+			s.relist()
+			return buildArchive(t, s.entries(t), nil)
+		}, "a home needs config/node_key.json,"},
+		{"gossip key in another place", func(t *testing.T) []byte {
+			s := newSyntheticReplicaBackup()
+			s.files["data/gossip.key"] = s.files["config/gossip.key"]
+			delete(s.files, "config/gossip.key")
+			s.relist()
+			return buildArchive(t, s.entries(t), nil)
+		}, `path "data/gossip.key" is not where a backup keeps files`},
 		{"huge declared size", func(t *testing.T) []byte {
 			s := newSyntheticBackup()
 			s.m.Files[0].Size = maxBackupFile
@@ -264,6 +306,11 @@ func TestRestoreRejects(t *testing.T) {
 			s := newSyntheticBackup()
 			return buildArchive(t, s.entries(t), nil)
 		}, "is inconsistent"},
+		// A replica's layout (no validator key nor state, a gossip key) passes the manifest's checks.
+		{"replica: consistent, but no node's files", func(t *testing.T) []byte {
+			s := newSyntheticReplicaBackup()
+			return buildArchive(t, s.entries(t), nil)
+		}, "is inconsistent"},
 	}
 	dir := t.TempDir()
 	for _, c := range cases {
@@ -317,6 +364,14 @@ func TestRestoreRefusesTarget(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("nope"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	replica := filepath.Join(dir, "replica.tar.gz")
+	if err := os.WriteFile(replica, buildArchive(t, newSyntheticReplicaBackup().entries(t), nil), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "priv_validator_state.json")
+	if err := os.WriteFile(state, []byte(`{"height":"7","round":0,"step":3}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct {
 		name, in, home, valState, want string
 	}{
@@ -325,6 +380,7 @@ func TestRestoreRefusesTarget(t *testing.T) {
 		{"missing backup", filepath.Join(dir, "missing.tar.gz"), filepath.Join(dir, "h1"), "", "no such file"},
 		{"backup is a directory", dir, filepath.Join(dir, "h2"), "", "is not a regular file"},
 		{"bad validator state", in, filepath.Join(dir, "h3"), garbage, "--validator-state"},
+		{"validator state for a replica", replica, filepath.Join(dir, "h4"), state, "the backup of a read replica"},
 	} {
 		_, err := runRestore(c.in, c.home, c.valState)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

@@ -103,6 +103,7 @@ func newAnchorCmd() *cobra.Command {
 	var hashes []string
 	var asJSON bool
 	var ttl uint64
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "anchor --key FILE [--node URL[,URL...]] (FILE... | --hash HEX...)",
 		Short: "Anchor document hashes: hash locally, sign, submit, wait until committed",
@@ -121,7 +122,10 @@ func newAnchorCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := api.NewClient(strings.Split(nodes, ",")...)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
 			results, err := anchorDocuments(cmd.Context(), c, key, docs, ttl)
 			if err != nil {
 				return err
@@ -135,6 +139,7 @@ func newAnchorCmd() *cobra.Command {
 	f.StringArrayVar(&hashes, "hash", nil, "a SHA-256 in hex to anchor instead of a file (repeatable)")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.Uint64Var(&ttl, "ttl", 100, "blocks after which an unconfirmed transaction expires (capped by the chain)")
+	tf.register(f)
 	return cmd
 }
 

@@ -59,6 +59,10 @@ type nodeConfig struct {
 	MetadataWait duration `toml:"metadata_wait"`
 	// MetadataMaxPending bounds the metadata messages waiting for their anchor. Default 1024.
 	MetadataMaxPending int `toml:"metadata_max_pending"`
+
+	// TLS of the listeners: api_tls_*, agency_tls_*, agency_client_ca_file, metrics_tls_*,
+	// tls_min_version (tls.go).
+	tlsOptions
 }
 
 // loopback are the loopback networks: the default of api_trusted_proxies, and what a testnet exempts.
@@ -92,6 +96,8 @@ func defaultNodeConfig() nodeConfig {
 		GossipKeyFile:      filepath.Join("config", "gossip.key"),
 		MetadataWait:       duration{30 * time.Second},
 		MetadataMaxPending: 1024,
+
+		tlsOptions: tlsOptions{TLSMinVersion: "1.2"},
 	}
 }
 
@@ -140,6 +146,9 @@ func (c nodeConfig) validate() error {
 	}
 	if c.MetadataMaxPending < 1 || c.MetadataMaxPending > 1<<16 {
 		return fmt.Errorf("config: metadata_max_pending %d: want 1 to 65536", c.MetadataMaxPending)
+	}
+	if err := c.tlsOptions.validate(c.MetricsAddr); err != nil {
+		return err
 	}
 	for name, l := range map[string][]string{"api_trusted_proxies": c.APITrustedProxies, "api_rate_limit_exempt": c.APIRateLimitExempt} {
 		if _, err := parsePrefixes(l); err != nil {
@@ -206,6 +215,12 @@ const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in con
 # gossip_allowed_peers: if set, only these peer IDs (and the bootstrap peers) may connect
 # gossip_key_file: this node's gossip identity key, relative to the home
 # metadata_wait, metadata_max_pending: how long and how many metadata messages wait for their anchor
+# api_tls_cert_file, api_tls_key_file, agency_tls_cert_file, agency_tls_key_file, metrics_tls_cert_file,
+#                  metrics_tls_key_file: PEM certificate and key of a listener ("": plain HTTP); paths
+#                  relative to the home or absolute; reloaded on SIGHUP and when they change
+# agency_client_ca_file: PEM CA certificates; if set, the agency listener requires a client
+#                  certificate that one of them issued
+# tls_min_version: "1.2" or "1.3"
 
 `
 

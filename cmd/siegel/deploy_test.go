@@ -542,9 +542,8 @@ func TestDeployExampleConfig(t *testing.T) {
 	if _, err := loadNodeConfig(home); err != nil {
 		t.Fatalf("%s: %v", exampleConfig, err)
 	}
-	typ := reflect.TypeFor[nodeConfig]()
-	for i := range typ.NumField() {
-		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("toml"), ",")
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[nodeConfig]()) { // with the embedded structs' fields
+		key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
 		if key == "" || key == "-" {
 			continue
 		}

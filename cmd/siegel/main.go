@@ -66,5 +66,6 @@ func newRootCmd() *cobra.Command {
 			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 		},
 	)
+	addTLSHints(root)
 	return root
 }

@@ -146,9 +146,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 				g.NotifyCommitted(docs)
 			}
 		}
-		if n := len(c.Anchors); n > 0 {
-			logger.Info("block committed", "height", c.Height, "txs", len(c.Txs), "anchors", n)
-		}
+		logCommitted(logger, c)
 	}})
 	if err != nil {
 		return err

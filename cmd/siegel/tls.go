@@ -501,7 +501,7 @@ func (h httpErrorLog) Write(p []byte) (int, error) {
 // in front of it (config.toml's rpc.tls_cert_file and rpc.tls_key_file give it TLS).
 func checkRPCAddr(laddr string, logger *slog.Logger) {
 	u, err := url.Parse(laddr)
-	if err != nil || u.Scheme == "unix" {
+	if laddr == "" || err != nil || u.Scheme == "unix" { // "": the RPC is off
 		return
 	}
 	host := u.Hostname()

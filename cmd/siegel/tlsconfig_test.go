@@ -190,3 +190,19 @@ func TestTLSExampleConfig(t *testing.T) {
 		t.Error("the example's agency listener does not ask for client certificates")
 	}
 }
+
+// TestCheckRPCAddr: CometBFT's RPC beyond loopback is warned about; on loopback, a Unix socket or off,
+// it is not.
+func TestCheckRPCAddr(t *testing.T) {
+	for addr, warn := range map[string]bool{
+		"tcp://127.0.0.1:26657": false, "tcp://[::1]:26657": false, "tcp://localhost:26657": false,
+		"unix:///var/lib/siegel/rpc.sock": false, "": false,
+		"tcp://0.0.0.0:26657": true, "tcp://10.0.1.10:26657": true, "tcp://:26657": true, "tcp://rpc.example.org:26657": true,
+	} {
+		var logs logBuffer
+		checkRPCAddr(addr, slog.New(slog.NewJSONHandler(&logs, nil)))
+		if got := len(find(logs.records(t), "CometBFT RPC listens beyond loopback: it has no authentication; keep it on 127.0.0.1", nil)) == 1; got != warn {
+			t.Errorf("%q: warned %v, want %v", addr, got, warn)
+		}
+	}
+}

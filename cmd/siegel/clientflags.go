@@ -52,7 +52,10 @@ func pick(flagValue, flagName, env string) tlsSetting {
 	if flagValue != "" {
 		return tlsSetting{value: flagValue, name: "--" + flagName, flag: true}
 	}
-	return tlsSetting{value: os.Getenv(env), name: env}
+	if v := os.Getenv(env); v != "" {
+		return tlsSetting{value: v, name: env}
+	}
+	return tlsSetting{name: "--" + flagName + " (or " + env + ")"}
 }
 
 func (f *tlsFlags) settings() (ca, cert, key tlsSetting) {
@@ -108,8 +111,11 @@ func (f *tlsFlags) config(urls []string) (*tls.Config, error) {
 		}
 		return nil, nil
 	}
-	if (cert.value == "") != (key.value == "") {
-		return nil, fmt.Errorf("%s and %s: give both the client certificate and its key, or neither", cert.name, key.name)
+	if cert.value != "" && key.value == "" {
+		return nil, fmt.Errorf("%s is given without %s: give the client certificate's key too", cert.name, key.name)
+	}
+	if key.value != "" && cert.value == "" {
+		return nil, fmt.Errorf("%s is given without %s: give the client certificate too", key.name, cert.name)
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if ca.value != "" {

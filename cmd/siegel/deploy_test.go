@@ -565,7 +565,7 @@ func TestDeploySystemdUnit(t *testing.T) {
 		"PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet=\n",
 		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX", "SystemCallFilter=@system-service",
 		"MemoryDenyWriteExecute=yes", "LimitNOFILE=", "Restart=on-failure", "TimeoutStopSec=",
-		"ExecStart=/usr/local/bin/siegel start --home /var/lib/siegel",
+		"ExecStart=/usr/local/bin/siegel start --home /var/lib/siegel", "ExecReload=/bin/kill -HUP $MAINPID",
 	} {
 		if !strings.Contains(unit, "\n"+want) {
 			t.Errorf("%s lacks %q", unitFile, strings.TrimSpace(want))

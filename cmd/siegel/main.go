@@ -58,7 +58,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
 		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(), newGovCmd(), newAgencyCmd(),
-		newQRCmd(), newMetadataCmd(), newGossipIDCmd(),
+		newQRCmd(), newMetadataCmd(), newGossipIDCmd(), newTLSCmd(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print Siegel's version",

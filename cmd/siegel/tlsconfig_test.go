@@ -206,3 +206,49 @@ func TestCheckRPCAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSCheckCommand runs 'siegel tls check' on good, expired and broken files.
+func TestTLSCheckCommand(t *testing.T) {
+	home := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(home, "config"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ca := newTestCA(t, dir, "Check CA")
+	cert, key := ca.issue(t, serverSpec("check-node"))
+	_, otherKey := ca.issue(t, serverSpec("check-other"))
+	expCert, expKey := ca.issue(t, certSpec{name: "check-expired", usage: x509.ExtKeyUsageServerAuth,
+		notBefore: time.Now().Add(-48 * time.Hour), notAfter: time.Now().Add(-24 * time.Hour)})
+	save := func(mod func(c *nodeConfig)) {
+		c := defaultNodeConfig()
+		mod(&c)
+		if err := saveNodeConfig(home, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	save(func(c *nodeConfig) {
+		c.AgencyTLSCertFile, c.AgencyTLSKeyFile, c.AgencyClientCAFile = cert, key, ca.File
+		c.MetricsAddr = ""
+	})
+	out, code := runCLI(t, "tls", "check", "--home", home)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	for _, w := range []string{"public   127.0.0.1:8080: plain HTTP", "agency   127.0.0.1:8081: TLS 1.2+, certificate CN=check-node for localhost, 127.0.0.1, valid until",
+		"client certificates required from CA CN=Check CA", "metrics  off"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+
+	save(func(c *nodeConfig) { c.APITLSCertFile, c.APITLSKeyFile = expCert, expKey })
+	if out, code := runCLI(t, "tls", "check", "--home", home); code != 1 || !strings.Contains(out, "EXPIRED on") {
+		t.Errorf("expired: exit %d: %s", code, out)
+	}
+
+	save(func(c *nodeConfig) { c.APITLSCertFile, c.APITLSKeyFile = cert, otherKey })
+	if out, code := runCLI(t, "tls", "check", "--home", home); code != 2 || !strings.Contains(out, "does not hold the private key") {
+		t.Errorf("mismatched key: exit %d: %s", code, out)
+	}
+}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -92,5 +94,38 @@ func TestClientFlagsEverywhere(t *testing.T) {
 	}
 	if n < 10 {
 		t.Errorf("only %d commands with --node found", n)
+	}
+}
+
+// TestTLSHints checks the hints for a node whose certificate does not name the host in --node, and for
+// https:// to a port that speaks plain HTTP.
+func TestTLSHints(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("{}")) }))
+	srv.Config.ErrorLog = newHTTPErrorLog(discardLogger(), "test")
+	srv.StartTLS() // its certificate names example.com, 127.0.0.1 and ::1
+	defer srv.Close()
+	caFile := writePEM(t, t.TempDir(), "httptest.crt", "CERTIFICATE", srv.Certificate().Raw)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("{}")) }))
+	defer plain.Close()
+	hash := strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name string
+		node string
+		want []string
+	}{
+		{"host not in the certificate", strings.Replace(srv.URL, "127.0.0.1", "localhost", 1), []string{"x509: certificate is valid for", "connect to the node by a name its certificate holds (example.com, *.example.com, 127.0.0.1, ::1)"}},
+		{"https to a plain port", strings.Replace(plain.URL, "http://", "https://", 1), []string{"server gave HTTP response to HTTPS client", "use an http:// URL"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := runCLI(t, "verify", "--node", tc.node, "--ca-file", caFile, "--hash", hash)
+			if code != 2 {
+				t.Fatalf("exit %d: %s", code, out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q: %s", w, out)
+				}
+			}
+		})
 	}
 }

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -23,9 +26,29 @@ type Client struct {
 	Retry time.Duration
 }
 
-// NewClient returns a client for the given base URLs (e.g. http://127.0.0.1:8081).
+// NewClient returns a client for the given base URLs (e.g. http://127.0.0.1:8081), with Go's default
+// TLS settings for https:// URLs (the system's roots, no client certificate).
 func NewClient(urls ...string) *Client {
-	c := &Client{HTTP: &http.Client{Timeout: 60 * time.Second}, Retry: 30 * time.Second}
+	return NewClientWith(ClientOptions{}, urls...)
+}
+
+// ClientOptions tune NewClientWith. The zero value gives NewClient's client.
+type ClientOptions struct {
+	// TLS is used for https:// URLs: RootCAs are the authorities whose node certificates are trusted
+	// (nil: the system's), Certificates or GetClientCertificate the client certificate for a node that
+	// asks for one. nil: Go's defaults.
+	TLS *tls.Config
+}
+
+// NewClientWith returns a client for the given base URLs with the given options.
+func NewClientWith(o ClientOptions, urls ...string) *Client {
+	hc := &http.Client{Timeout: 60 * time.Second}
+	if o.TLS != nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = o.TLS
+		hc.Transport = tr
+	}
+	c := &Client{HTTP: hc, Retry: 30 * time.Second}
 	for _, u := range urls {
 		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
 			c.URLs = append(c.URLs, u)
@@ -45,6 +68,29 @@ func (e *APIError) Error() string {
 	return fmt.Sprintf("HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }
 
+// permanent tells whether a transport error would recur on every try of the same node: TLS that
+// cannot succeed (the node's certificate is not trusted or does not fit, the node refused or asked for
+// a client certificate, no common TLS version) or https:// to a node that speaks plain HTTP. The client
+// tries the other nodes but not again.
+func permanent(err error) bool {
+	var (
+		verify  *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		invalid x509.CertificateInvalidError
+		op      *net.OpError
+	)
+	switch {
+	case errors.As(err, &verify), errors.As(err, &unknown), errors.As(err, &host), errors.As(err, &invalid):
+		return true
+	case errors.Is(err, http.ErrSchemeMismatch):
+		return true
+	case errors.As(err, &op) && op.Op == "remote error": // a TLS alert from the node
+		return true
+	}
+	return false
+}
+
 // retryable tells whether another node (or a later try) may succeed.
 func retryable(status int) bool {
 	return status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests ||
@@ -61,6 +107,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	backoff := 200 * time.Millisecond
 	var lastErr error
 	for {
+		failed := 0 // nodes that failed for good in this round
 		for _, base := range c.URLs {
 			status, err := c.once(ctx, method, base+path, body, out)
 			if err == nil {
@@ -74,6 +121,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 				return 0, ctx.Err()
 			}
 			lastErr = fmt.Errorf("%s: %w", base, err)
+			if permanent(err) {
+				failed++
+			}
+		}
+		if failed == len(c.URLs) {
+			return 0, fmt.Errorf("api: %w", lastErr)
 		}
 		if time.Now().Add(backoff).After(deadline) {
 			return 0, fmt.Errorf("api: no node answered: %w", lastErr)

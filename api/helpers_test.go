@@ -34,6 +34,7 @@ type fakeBackend struct {
 	anchors   map[[32]byte]receipt.Record
 	revoked   map[[32]byte]*receipt.Revocation
 	agencies  map[string]string
+	signers   map[[32]byte]string // agency IDs by signing key, for AgencyOf
 	txs       map[[32]byte]TxOutcome
 	status    Status
 	anchorErr error // returned by Anchor for every hash when set

@@ -28,6 +28,9 @@ type Backend interface {
 	Anchor(doc [32]byte) (receipt.Record, *receipt.Revocation, error)
 	// AgencyName returns a registered agency's display name, or ErrNotFound.
 	AgencyName(id string) (string, error)
+	// AgencyOf returns the ID of the agency that a signing key belongs to (also a retired key), or
+	// ErrNotFound. The agency API logs it with each submission.
+	AgencyOf(key [32]byte) (string, error)
 	// Agencies lists the registered agencies; Agency returns one, or ErrNotFound.
 	Agencies() ([]AgencyView, error)
 	Agency(id string) (AgencyView, error)

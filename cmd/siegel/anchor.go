@@ -105,6 +105,7 @@ func newAnchorCmd() *cobra.Command {
 	var hashes []string
 	var asJSON bool
 	var ttl uint64
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "anchor --key FILE [--node URL[,URL...]] [--meta META.json] (FILE... | --hash HEX...)",
 		Short: "Anchor document hashes: hash locally, sign, submit, wait until committed",
@@ -132,7 +133,10 @@ func newAnchorCmd() *cobra.Command {
 					return err
 				}
 			}
-			c := api.NewClient(strings.Split(nodes, ",")...)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
 			results, err := anchorWithMeta(cmd.Context(), c, key, docs, meta, ttl)
 			if err != nil {
 				return err
@@ -147,6 +151,7 @@ func newAnchorCmd() *cobra.Command {
 	f.StringVar(&metaPath, "meta", "", "metadata for every document, a JSON file: {\"visibility\": \"public\", \"fields\": {\"doc_type\": \"...\"}}")
 	f.BoolVar(&asJSON, "json", false, "print results as JSON")
 	f.Uint64Var(&ttl, "ttl", 100, "blocks after which an unconfirmed transaction expires (capped by the chain)")
+	tf.register(f)
 	return cmd
 }
 

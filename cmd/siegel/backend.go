@@ -44,6 +44,11 @@ func (b *backend) AgencyName(id string) (string, error) {
 	return a.Name, notFound(err)
 }
 
+func (b *backend) AgencyOf(key [32]byte) (string, error) {
+	a, err := b.st.AgencyByKey(key)
+	return a.ID, notFound(err)
+}
+
 func (b *backend) TxResult(h [32]byte) (api.TxOutcome, error) {
 	r, err := b.st.TxResult(h)
 	return api.TxOutcome{Hash: r.Hash, Height: r.Height, Index: r.Index, Code: r.Code}, notFound(err)

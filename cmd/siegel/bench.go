@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,12 +55,14 @@ type benchOptions struct {
 	batch    int
 	inflight int
 	progress io.Writer
+	tls      *tls.Config // for https:// nodes; nil: Go's defaults
 }
 
 func newBenchCmd() *cobra.Command {
 	var nodes, keyPath string
 	var o benchOptions
 	var asJSON bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "bench --key FILE --node URL[,URL...] [--duration D] [--rate R] [--batch B] [--json]",
 		Short: "Load a network with signed anchor transactions and measure commits and latency",
@@ -79,12 +81,13 @@ func newBenchCmd() *cobra.Command {
 				return err
 			}
 			o.key, o.progress = key, cmd.ErrOrStderr()
-			for _, u := range strings.Split(nodes, ",") {
-				if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
-					o.nodes = append(o.nodes, u)
-				}
+			if o.nodes, err = nodeURLs(nodes); err != nil {
+				return err
 			}
-			if len(o.nodes) == 0 || o.rate <= 0 || o.batch < 1 || o.duration <= 0 || o.inflight < 1 {
+			if o.tls, err = tf.config(o.nodes); err != nil {
+				return err
+			}
+			if o.rate <= 0 || o.batch < 1 || o.duration <= 0 || o.inflight < 1 {
 				return errors.New("need --node, and positive --rate, --batch, --duration and --max-inflight")
 			}
 			rep, err := runBench(cmd.Context(), o)
@@ -97,6 +100,7 @@ func newBenchCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&nodes, "node", "http://127.0.0.1:8081", "agency API URL(s), comma-separated; submissions go round-robin")
 	f.StringVar(&keyPath, "key", "", "agency private key file")
+	tf.register(f)
 	f.DurationVar(&o.duration, "duration", 20*time.Second, "how long to offer load")
 	f.Float64Var(&o.rate, "rate", 100, "transactions per second to offer")
 	f.IntVar(&o.batch, "batch", 1, "document hashes per transaction")
@@ -107,7 +111,7 @@ func newBenchCmd() *cobra.Command {
 
 // runBench offers the load and collects the answers.
 func runBench(ctx context.Context, o benchOptions) (*benchReport, error) {
-	tr := &http.Transport{MaxIdleConns: o.inflight, MaxIdleConnsPerHost: o.inflight, IdleConnTimeout: 30 * time.Second}
+	tr := &http.Transport{MaxIdleConns: o.inflight, MaxIdleConnsPerHost: o.inflight, IdleConnTimeout: 30 * time.Second, TLSClientConfig: o.tls}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
 	probe := api.NewClient(o.nodes...)

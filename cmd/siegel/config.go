@@ -63,6 +63,9 @@ type nodeConfig struct {
 	// FullNode makes the node a follower that never signs: a read replica (siegel init --full-node).
 	// It has no validator key, and will not start if its home holds one. Default false.
 	FullNode bool `toml:"full_node"`
+	// TLS of the listeners: api_tls_*, agency_tls_*, agency_client_ca_file, metrics_tls_*,
+	// tls_min_version (tls.go).
+	tlsOptions
 }
 
 // loopback are the loopback networks: the default of api_trusted_proxies, and what a testnet exempts.
@@ -96,6 +99,8 @@ func defaultNodeConfig() nodeConfig {
 		GossipKeyFile:      filepath.Join("config", "gossip.key"),
 		MetadataWait:       duration{30 * time.Second},
 		MetadataMaxPending: 1024,
+
+		tlsOptions: tlsOptions{TLSMinVersion: "1.2"},
 	}
 }
 
@@ -144,6 +149,9 @@ func (c nodeConfig) validate() error {
 	}
 	if c.MetadataMaxPending < 1 || c.MetadataMaxPending > 1<<16 {
 		return fmt.Errorf("config: metadata_max_pending %d: want 1 to 65536", c.MetadataMaxPending)
+	}
+	if err := c.tlsOptions.validate(c.MetricsAddr); err != nil {
+		return err
 	}
 	for name, l := range map[string][]string{"api_trusted_proxies": c.APITrustedProxies, "api_rate_limit_exempt": c.APIRateLimitExempt} {
 		if _, err := parsePrefixes(l); err != nil {
@@ -211,6 +219,12 @@ const nodeConfigHeader = `# Siegel node settings. CometBFT's settings are in con
 # gossip_key_file: this node's gossip identity key, relative to the home
 # metadata_wait, metadata_max_pending: how long and how many metadata messages wait for their anchor
 # full_node:       true for a read replica: follows the chain, never signs, holds no validator key
+# api_tls_cert_file, api_tls_key_file, agency_tls_cert_file, agency_tls_key_file, metrics_tls_cert_file,
+#                  metrics_tls_key_file: PEM certificate and key of a listener ("": plain HTTP); paths
+#                  relative to the home or absolute; reloaded on SIGHUP and when they change
+# agency_client_ca_file: PEM CA certificates; if set, the agency listener requires a client
+#                  certificate that one of them issued
+# tls_min_version: "1.2" or "1.3"
 
 `
 

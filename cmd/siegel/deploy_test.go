@@ -542,9 +542,8 @@ func TestDeployExampleConfig(t *testing.T) {
 	if _, err := loadNodeConfig(home); err != nil {
 		t.Fatalf("%s: %v", exampleConfig, err)
 	}
-	typ := reflect.TypeFor[nodeConfig]()
-	for i := range typ.NumField() {
-		key, _, _ := strings.Cut(typ.Field(i).Tag.Get("toml"), ",")
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[nodeConfig]()) { // with the embedded structs' fields
+		key, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
 		if key == "" || key == "-" {
 			continue
 		}
@@ -566,7 +565,7 @@ func TestDeploySystemdUnit(t *testing.T) {
 		"PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet=\n",
 		"RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX AF_NETLINK", "SystemCallFilter=@system-service",
 		"MemoryDenyWriteExecute=yes", "LimitNOFILE=", "Restart=on-failure", "TimeoutStopSec=",
-		"ExecStart=/usr/local/bin/siegel start --home /var/lib/siegel",
+		"ExecStart=/usr/local/bin/siegel start --home /var/lib/siegel", "ExecReload=/bin/kill -HUP $MAINPID",
 	} {
 		if !strings.Contains(unit, "\n"+want) {
 			t.Errorf("%s lacks %q", unitFile, strings.TrimSpace(want))

@@ -33,12 +33,14 @@ func signedSubmit(ctx context.Context, c *api.Client, key ed25519.PrivateKey, bo
 type submitFlags struct {
 	nodes, key string
 	asJSON     bool
+	tls        tlsFlags
 }
 
 func (f *submitFlags) register(fs *pflag.FlagSet, keyHelp string) {
 	fs.StringVar(&f.nodes, "node", "http://127.0.0.1:8081", "agency API URL(s), comma-separated")
 	fs.StringVar(&f.key, "key", "", keyHelp)
 	fs.BoolVar(&f.asJSON, "json", false, "print the result as JSON")
+	f.tls.register(fs)
 }
 
 func (f *submitFlags) run(cmd *cobra.Command, body tx.Body, describe func(raw []byte, r api.SubmitResult) string) error {
@@ -49,7 +51,11 @@ func (f *submitFlags) run(cmd *cobra.Command, body tx.Body, describe func(raw []
 	if err != nil {
 		return err
 	}
-	raw, res, err := signedSubmit(cmd.Context(), api.NewClient(strings.Split(f.nodes, ",")...), key, body)
+	c, err := f.tls.client(f.nodes)
+	if err != nil {
+		return err
+	}
+	raw, res, err := signedSubmit(cmd.Context(), c, key, body)
 	if err != nil {
 		return fmt.Errorf("submit: %w", err)
 	}
@@ -127,7 +133,10 @@ func newGovCmd() *cobra.Command {
 			if k == tx.ActRegisterAgency && len(act.Keys) == 0 {
 				return errors.New("register-agency needs at least one --agency-key")
 			}
-			c := api.NewClient(strings.Split(sf.nodes, ",")...)
+			c, err := sf.tls.client(sf.nodes)
+			if err != nil {
+				return err
+			}
 			st, err := c.Status(cmd.Context())
 			if err != nil {
 				return err
@@ -171,12 +180,17 @@ func newGovCmd() *cobra.Command {
 
 	var ln string
 	var lj bool
+	var ltf tlsFlags
 	list := &cobra.Command{
 		Use:   "list [--node URL]",
 		Short: "List governance proposals",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ps, err := api.NewClient(strings.Split(ln, ",")...).Proposals(cmd.Context())
+			c, err := ltf.client(ln)
+			if err != nil {
+				return err
+			}
+			ps, err := c.Proposals(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -194,6 +208,7 @@ func newGovCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&ln, "node", "http://127.0.0.1:8080", "public API URL(s)")
 	list.Flags().BoolVar(&lj, "json", false, "print JSON")
+	ltf.register(list.Flags())
 	gov.AddCommand(propose, approve, list)
 	return gov
 }
@@ -212,11 +227,16 @@ func newAgencyCmd() *cobra.Command {
 	ag := &cobra.Command{Use: "agency", Short: "Registered agencies; rotate your agency's key"}
 	var node string
 	var asJSON bool
+	var tf tlsFlags
 	list := &cobra.Command{
 		Use:  "list [--node URL]",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			as, err := api.NewClient(strings.Split(node, ",")...).Agencies(cmd.Context())
+			c, err := tf.client(node)
+			if err != nil {
+				return err
+			}
+			as, err := c.Agencies(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -234,12 +254,17 @@ func newAgencyCmd() *cobra.Command {
 	}
 	list.Flags().StringVar(&node, "node", "http://127.0.0.1:8080", "public API URL(s)")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	tf.register(list.Flags())
 	show := &cobra.Command{
 		Use:   "show ID [--node URL]",
 		Short: "Show one agency and its keys",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			as, err := api.NewClient(strings.Split(node, ",")...).Agencies(cmd.Context())
+			c, err := tf.client(node)
+			if err != nil {
+				return err
+			}
+			as, err := c.Agencies(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -254,6 +279,7 @@ func newAgencyCmd() *cobra.Command {
 		},
 	}
 	show.Flags().StringVar(&node, "node", "http://127.0.0.1:8080", "public API URL(s)")
+	tf.register(show.Flags())
 	var sf submitFlags
 	var newKey string
 	rotate := &cobra.Command{

@@ -58,7 +58,7 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newInitCmd(), newStartCmd(), newDevCmd(),
 		newKeysCmd(), newAnchorCmd(), newRevokeCmd(), newVerifyCmd(), newReceiptCmd(), newBenchCmd(), newTestnetCmd(), newGovCmd(), newAgencyCmd(),
-		newQRCmd(), newMetadataCmd(), newGossipIDCmd(), newNodeIDCmd(),
+		newQRCmd(), newMetadataCmd(), newGossipIDCmd(), newNodeIDCmd(), newTLSCmd(),
 		newStatusCmd(), newBackupCmd(), newRestoreCmd(),
 		&cobra.Command{
 			Use:   "version",
@@ -67,5 +67,6 @@ func newRootCmd() *cobra.Command {
 			Run:   func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), version) },
 		},
 	)
+	addTLSHints(root)
 	return root
 }

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -100,6 +99,7 @@ func newMetadataCmd() *cobra.Command {
 func newMetadataGetCmd() *cobra.Command {
 	var nodes, public, hash string
 	var asJSON bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "get [--node AGENCY_URL] [--api PUBLIC_URL] [--json] (FILE | --hash HEX)",
 		Short: "Print a document's metadata, public or restricted, from the agency API",
@@ -118,7 +118,14 @@ func newMetadataGetCmd() *cobra.Command {
 				return err
 			}
 			d := docs[0]
-			c := api.NewClient(strings.Split(nodes, ",")...)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
+			pc, err := tf.client(public)
+			if err != nil {
+				return err
+			}
 			v, err := c.Metadata(cmd.Context(), d.Hash)
 			if errors.Is(err, api.ErrNotFound) {
 				return &exitError{code: 1, err: fmt.Errorf("no metadata stored for %x (not anchored with metadata, or not received yet)", d.Hash)}
@@ -128,7 +135,7 @@ func newMetadataGetCmd() *cobra.Command {
 			}
 			// Check it here too, against the commitment the public API shows and the agency's signature,
 			// and print the checked message: a tampered answer is not printed.
-			a, found, err := api.NewClient(strings.Split(public, ",")...).Anchor(cmd.Context(), d.Hash)
+			a, found, err := pc.Anchor(cmd.Context(), d.Hash)
 			if err != nil {
 				return fmt.Errorf("look up the anchor on the public API %s: %w", public, err)
 			}
@@ -154,12 +161,14 @@ func newMetadataGetCmd() *cobra.Command {
 	f.StringVar(&public, "api", "http://127.0.0.1:8080", "public API URL(s), comma-separated, for the anchor's commitment")
 	f.StringVar(&hash, "hash", "", "SHA-256 in hex instead of a file")
 	f.BoolVar(&asJSON, "json", false, "print the metadata view as JSON")
+	tf.register(f)
 	return cmd
 }
 
 func newMetadataPublishCmd() *cobra.Command {
 	var nodes, keyPath, metaPath string
 	var hashes []string
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "publish --key FILE --meta META.json [--node URL] (FILE... | --hash HEX...)",
 		Short: "Publish the metadata of documents already anchored with it (again, e.g. after a failure)",
@@ -183,7 +192,10 @@ func newMetadataPublishCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			c := api.NewClient(strings.Split(nodes, ",")...)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
 			st, err := c.Status(cmd.Context())
 			if err != nil {
 				return fmt.Errorf("node status: %w", err)
@@ -211,6 +223,7 @@ func newMetadataPublishCmd() *cobra.Command {
 	f.StringVar(&keyPath, "key", "", "agency private key file")
 	f.StringVar(&metaPath, "meta", "", "the metadata JSON file the documents were anchored with")
 	f.StringArrayVar(&hashes, "hash", nil, "a SHA-256 in hex instead of a file (repeatable)")
+	tf.register(f)
 	return cmd
 }
 

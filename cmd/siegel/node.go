@@ -87,6 +87,11 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	if ov.RPCAddr != "" {
 		cc.RPC.ListenAddress = ov.RPCAddr
 	}
+	checkRPCAddr(cc.RPC.ListenAddress, logger)
+	nt, err := loadNodeTLS(home, nc, logger) // bad certificate files fail the start before anything else
+	if err != nil {
+		return err
+	}
 
 	// Listeners first: a port in use fails the start before anything touches the databases.
 	var lns []net.Listener
@@ -134,6 +139,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 	appReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	cometReg := prometheus.NewRegistry()
 	m := newAppMetrics(appReg)
+	nt.register(appReg)
 	m.watchStore(st)
 	tracker := api.NewTracker()
 	var gossip atomic.Pointer[p2p.Node] // set once the gossip runs; blocks commit before that
@@ -145,9 +151,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 				g.NotifyCommitted(docs)
 			}
 		}
-		if n := len(c.Anchors); n > 0 {
-			logger.Info("block committed", "height", c.Height, "txs", len(c.Txs), "anchors", n)
-		}
+		logCommitted(logger, c)
 	}})
 	if err != nil {
 		return err
@@ -203,18 +207,24 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		mux.Handle("/metrics", h)
 		servers = append(servers, api.NewServer(nc.MetricsAddr, mux, 15*time.Second, logger))
 	}
+	listenerNames := []string{"public", "agency", "metrics"}
+	for i, s := range servers {
+		nt.configure(s, listenerNames[i])
+	}
 	servers = append(servers, newAdminServer(home, node, st, logger)) // last, as its listener
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() {
-			if err := s.Serve(lns[i]); !errors.Is(err, http.ErrServerClosed) {
+			if err := serveHTTP(s, lns[i]); !errors.Is(err, http.ErrServerClosed) {
 				errc <- fmt.Errorf("serve %s: %w", s.Addr, err)
 			}
 		}()
 	}
-	r := running{ChainID: node.Status().ChainID, APIURL: "http://" + apiL.Addr().String(), AgencyURL: "http://" + agencyL.Addr().String()}
+	defer nt.watch(tlsPollInterval)()
+	r := running{ChainID: node.Status().ChainID, APIURL: nt.scheme("public") + "://" + apiL.Addr().String(),
+		AgencyURL: nt.scheme("agency") + "://" + agencyL.Addr().String()}
 	if metricsL != nil {
-		r.MetricsURL = "http://" + metricsL.Addr().String() + "/metrics"
+		r.MetricsURL = nt.scheme("metrics") + "://" + metricsL.Addr().String() + "/metrics"
 	}
 	r.GossipAddrs, r.GossipID = g.Addrs(), g.ID().String()
 	logger.Info("node started", "chain_id", r.ChainID, "gossip_id", r.GossipID, "api", r.APIURL, "agency_api", r.AgencyURL, "metrics", r.MetricsURL, "version", version)

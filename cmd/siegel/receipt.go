@@ -19,6 +19,7 @@ import (
 func newReceiptCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "receipt", Short: "Fetch and verify receipts that prove a document's state offline"}
 	var nodes, hash string
+	var tf tlsFlags
 	get := &cobra.Command{
 		Use:   "get --hash HEX [--node URL] > receipt.json",
 		Short: "Fetch the receipt of a document hash from the public API",
@@ -30,7 +31,11 @@ func newReceiptCmd() *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--hash: %w", err)
 			}
-			raw, err := api.NewClient(strings.Split(nodes, ",")...).Receipt(cmd.Context(), h)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
+			raw, err := c.Receipt(cmd.Context(), h)
 			if err != nil {
 				return err
 			}
@@ -40,6 +45,7 @@ func newReceiptCmd() *cobra.Command {
 	}
 	get.Flags().StringVar(&nodes, "node", "http://127.0.0.1:8080", "public API URL(s), comma-separated")
 	get.Flags().StringVar(&hash, "hash", "", "document SHA-256 in hex")
+	tf.register(get.Flags())
 
 	var genesis string
 	var asJSON bool

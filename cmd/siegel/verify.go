@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -25,6 +24,7 @@ type verifyResult struct {
 func newVerifyCmd() *cobra.Command {
 	var nodes, hash, offline, genesis string
 	var asJSON bool
+	var tf tlsFlags
 	cmd := &cobra.Command{
 		Use:   "verify [--node URL] [--json] (FILE | --hash HEX)",
 		Short: "Check whether a document is anchored",
@@ -44,7 +44,10 @@ func newVerifyCmd() *cobra.Command {
 			if offline != "" {
 				return verifyOffline(cmd.OutOrStdout(), cmd.ErrOrStderr(), d, offline, genesis, asJSON)
 			}
-			c := api.NewClient(strings.Split(nodes, ",")...)
+			c, err := tf.client(nodes)
+			if err != nil {
+				return err
+			}
 			v, found, err := c.Anchor(cmd.Context(), d.Hash)
 			if err != nil {
 				return err
@@ -68,6 +71,7 @@ func newVerifyCmd() *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&offline, "offline", "", "check against this receipt file instead of asking a node")
 	f.StringVar(&genesis, "genesis", "", "with --offline: the network's genesis.json, to check the validators' signatures")
+	tf.register(f)
 	return cmd
 }
 

@@ -8,7 +8,10 @@
 // that the anchor committed to on chain. Validation runs inside gossipsub's validator: an invalid
 // message is not forwarded and costs its sender peer score; a valid one is stored before it is
 // forwarded. A message whose anchor is not committed here yet waits, a bounded time in a bounded queue,
-// for the commit. A node that lacks metadata for anchors it knows (it was down, it joined late, its
+// for the commit, if a current key of the agency it names signed it. What only today's governance
+// refuses (a key retired since, a document type no longer allowed) is refused on Publish but ignored,
+// without penalty, from peers; so are copies of messages stored here long ago (replays), unless one
+// peer sends more than a few a minute. A node that lacks metadata for anchors it knows (it was down, it joined late, its
 // store was wiped) fetches it from its peers, and validates the answers the same way.
 //
 // What it leaves to others: reading the chain and storing the metadata (the Chain and MetaStore

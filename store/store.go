@@ -182,8 +182,8 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	// Every key is its own prefix: point lookups through an iterator (Reader) can then use SeekPrefixGE
-	// and the bloom filters. The comparer keeps its name and ordering, so existing stores open as before.
+	// Every key is its own prefix: point lookups (Get, also through a Reader's snapshot) then use the
+	// bloom filters. The comparer keeps its name and ordering, so existing stores open as before.
 	cmp := *pebble.DefaultComparer
 	cmp.Split = func(k []byte) int { return len(k) }
 	// Each block rewrites the upper levels of the authenticated map: in a 64 MiB memtable (Pebble's

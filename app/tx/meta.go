@@ -90,6 +90,7 @@ type Field struct {
 //	document    32   SHA-256 of the document
 //	agency ID    1+L L in 1..64: a-z, 0-9 and '-', not starting with '-'
 //	signer      32   ed25519 public key of the agency key that signs
+//	salt        16   makes the digest unguessable; Sign derives it from the key and the document
 //	visibility   1   1 = public, 2 = restricted
 //	field count  1   1..MaxMetaFields
 //	fields       …   per field: key length(1) | key | value length(2) | value
@@ -106,12 +107,17 @@ type Field struct {
 // signature), the hash of exactly the bytes the agency signs. It does not depend on the signature, so an
 // agency computes it, anchors the document with it, and signs and publishes the metadata whenever it
 // likes; and since it covers the signer key, the agency, the chain and the document, a message can match
-// the commitment of one anchor only.
+// the commitment of one anchor only. The digest is public (it is in the anchor record); the salt keeps
+// anyone who can guess every field of restricted metadata from confirming the guess against it. Sign
+// derives the salt from the private key and the document hash (DeriveSalt), so signing again gives the
+// same message, and hence the same digest.
 type Metadata struct {
-	ChainID    string
-	DocHash    [32]byte
-	AgencyID   string
-	Signer     [32]byte
+	ChainID  string
+	DocHash  [32]byte
+	AgencyID string
+	Signer   [32]byte
+	// Salt is set by Sign when it is zero (DeriveSalt); a zero salt is valid but guessable.
+	Salt       [16]byte
 	Visibility Visibility
 	// Fields are sorted by key; SortFields puts them in order.
 	Fields    []Field
@@ -135,7 +141,7 @@ func (m *Metadata) Field(key string) (string, bool) {
 
 // unsigned returns the encoding of everything but the signature.
 func (m *Metadata) unsigned() []byte {
-	n := 1 + 1 + len(m.ChainID) + 32 + 1 + len(m.AgencyID) + 32 + 1 + 1
+	n := 1 + 1 + len(m.ChainID) + 32 + 1 + len(m.AgencyID) + 32 + 16 + 1 + 1
 	for _, f := range m.Fields {
 		n += 1 + len(f.Key) + 2 + len(f.Value)
 	}
@@ -146,6 +152,7 @@ func (m *Metadata) unsigned() []byte {
 	b = append(b, byte(len(m.AgencyID)))
 	b = append(b, m.AgencyID...)
 	b = append(b, m.Signer[:]...)
+	b = append(b, m.Salt[:]...)
 	b = append(b, byte(m.Visibility), byte(len(m.Fields)))
 	for _, f := range m.Fields {
 		b = append(b, byte(len(f.Key)))
@@ -171,10 +178,24 @@ func (m *Metadata) Encode() []byte {
 	return append(m.unsigned(), m.Signature[:]...)
 }
 
-// Sign sets the signer to key's public key and signs m.
+// Sign sets the signer to key's public key, the salt (when it is zero) to DeriveSalt(key, m.DocHash),
+// and signs m. Compute the digest after Sign: it covers the signer and the salt.
 func (m *Metadata) Sign(key ed25519.PrivateKey) {
 	copy(m.Signer[:], key.Public().(ed25519.PublicKey))
+	if m.Salt == ([16]byte{}) {
+		m.Salt = DeriveSalt(key, m.DocHash)
+	}
 	copy(m.Signature[:], ed25519.Sign(key, m.SignBytes()))
+}
+
+// DeriveSalt returns the salt of the metadata of doc signed with key: secret to whoever lacks the key,
+// the same every time.
+func DeriveSalt(key ed25519.PrivateKey, doc [32]byte) [16]byte {
+	h := sha256.New()
+	h.Write([]byte("siegel/meta/salt/v1\n"))
+	h.Write(key.Seed())
+	h.Write(doc[:])
+	return [16]byte(h.Sum(nil))
 }
 
 // Verify checks the signature against the signer key carried in m, exactly as Tx.Verify does. Whether
@@ -249,6 +270,7 @@ func DecodeMeta(b []byte) (*Metadata, error) {
 	copy(m.DocHash[:], d.bytes(32))
 	m.AgencyID = string(d.bytes(int(d.byte())))
 	copy(m.Signer[:], d.bytes(32))
+	copy(m.Salt[:], d.bytes(16))
 	m.Visibility = Visibility(d.byte())
 	n := int(d.byte())
 	if d.err != nil {

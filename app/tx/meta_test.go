@@ -97,10 +97,14 @@ func TestMetaGolden(t *testing.T) {
 	m := &tx.Metadata{ChainID: "siegel-1", DocHash: [32]byte{1}, AgencyID: "ag", Visibility: tx.Restricted,
 		Fields: []tx.Field{{Key: "doc_type", Value: "deed"}, {Key: "title", Value: "Ä"}}}
 	m.Sign(seededKey(1))
+	if m.Salt != tx.DeriveSalt(seededKey(1), m.DocHash) || m.Salt == ([16]byte{}) {
+		t.Fatalf("Sign set the salt %x, want DeriveSalt's", m.Salt)
+	}
 	const wantUnsigned = "01" + "08" + "73696567656c2d31" + // chain ID
 		"0100000000000000000000000000000000000000000000000000000000000000" + // document
 		"02" + "6167" + // agency
 		"8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c" + // signer
+		"c7bd19110016f8e01c0f371e814636a1" + // salt: SHA-256("siegel/meta/salt/v1\n" || seed || document)[:16]
 		"02" + "02" + // visibility, field count
 		"08" + "646f635f74797065" + "0004" + "64656564" + // doc_type=deed
 		"05" + "7469746c65" + "0002" + "c384" // title=Ä
@@ -112,7 +116,7 @@ func TestMetaGolden(t *testing.T) {
 	if m.Digest() != want {
 		t.Fatalf("Digest = %x, want %x", m.Digest(), want)
 	}
-	const wantDigest = "9e509c1ce1d39388a26731b4659e0bac6c6482e3dd0db2e7ed24063aae670ff3"
+	const wantDigest = "0f13d2dcf2c3349b7be19d0040c3aa0bfd2ec4e5d1a7b6c31aed4a00289f977a"
 	if got := hex.EncodeToString(want[:]); got != wantDigest {
 		t.Fatalf("digest %s, want %s", got, wantDigest)
 	}
@@ -278,7 +282,9 @@ func TestDecodeMetaRejectsBytes(t *testing.T) {
 }
 
 // fieldCountOffset is where the field count sits in testMeta's encoding.
-func fieldCountOffset() int { return 1 + 1 + len(testChainID) + 32 + 1 + len("land-registry") + 32 + 1 }
+func fieldCountOffset() int {
+	return 1 + 1 + len(testChainID) + 32 + 1 + len("land-registry") + 32 + 16 + 1
+}
 
 func setByte(b []byte, i int, v byte) []byte {
 	b = bytes.Clone(b)
@@ -336,6 +342,7 @@ func ExampleMetadata() {
 	}
 	tx.SortFields(m.Fields)
 	copy(m.Signer[:], key.Public().(ed25519.PublicKey)) // the digest covers the signer key
+	m.Salt = tx.DeriveSalt(key, deed)                   // and the salt, which Sign would set the same way
 	if err := m.Check(); err != nil {
 		fmt.Println("check:", err)
 		return
@@ -356,5 +363,34 @@ func ExampleMetadata() {
 	// Output:
 	// verify error: <nil>
 	// digest matches: true
-	// encoded bytes: 225
+	// encoded bytes: 241
+}
+
+// TestMetaSalt: Sign derives the salt from the key and the document (so signing again gives the same
+// message), keeps a salt already set, and the salt changes the digest.
+func TestMetaSalt(t *testing.T) {
+	a, b := seededKey(1), seededKey(2)
+	if tx.DeriveSalt(a, docHash(1)) != tx.DeriveSalt(a, docHash(1)) {
+		t.Fatal("DeriveSalt is not deterministic")
+	}
+	if tx.DeriveSalt(a, docHash(1)) == tx.DeriveSalt(a, docHash(2)) || tx.DeriveSalt(a, docHash(1)) == tx.DeriveSalt(b, docHash(1)) {
+		t.Fatal("DeriveSalt ignores the document or the key")
+	}
+	m1, m2 := testMeta(), testMeta()
+	m1.Sign(a)
+	m2.Sign(a)
+	if !bytes.Equal(m1.Encode(), m2.Encode()) {
+		t.Fatal("signing the same metadata twice gives different messages")
+	}
+	unsalted := *m1
+	unsalted.Salt = [16]byte{}
+	if unsalted.Digest() == m1.Digest() {
+		t.Fatal("the salt does not change the digest")
+	}
+	set := testMeta()
+	set.Salt = [16]byte{9}
+	set.Sign(a)
+	if set.Salt != ([16]byte{9}) {
+		t.Fatalf("Sign replaced a salt that was set: %x", set.Salt)
+	}
 }

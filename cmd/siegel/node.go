@@ -77,6 +77,7 @@ func listen(name, addr string) (net.Listener, error) {
 // listeners are up.
 func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverrides, logw io.Writer, ready func(running)) (err error) {
 	logger := newLogger(nc, logw)
+	finishRestoreCheck(home, logger) // restorecheck.go: before CometBFT reads config.toml
 	cc, err := consensus.LoadConfig(home)
 	if err != nil {
 		return err

@@ -142,13 +142,23 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup directory %q: must be HOME/%s... (directly in the node's home, %s)", req.Dir, backupDirPrefix, home))
 			return
 		}
+		// The application's database, like CometBFT's (checked by node.Backup), must be on the file
+		// system of the copy: Pebble would copy its files inside Commit otherwise.
+		if err := consensus.CheckSameFileSystem(filepath.Dir(req.Dir), filepath.Join(home, "data", "siegel")); err != nil {
+			logger.Error("backup refused", "dir", req.Dir, "err", err)
+			writeAdminError(w, http.StatusConflict, err)
+			return
+		}
 		logger.Info("backup requested: waiting for the next commit", "dir", req.Dir)
 		t, err := takeBackup(r.Context(), node, st, req.Dir)
 		if err != nil {
 			logger.Error("backup failed", "dir", req.Dir, "err", err)
 			code := http.StatusInternalServerError
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, consensus.ErrStopped) {
+			switch {
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, consensus.ErrStopped):
 				code = http.StatusServiceUnavailable
+			case errors.Is(err, consensus.ErrOtherFileSystem):
+				code = http.StatusConflict
 			}
 			writeAdminError(w, code, err)
 			return

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -648,4 +649,42 @@ func TestDocBackupWalkthrough(t *testing.T) {
 		}
 	}
 	t.Logf("%s", out)
+}
+
+// TestBackupRefusesOtherFileSystem: with the application's database on another file system than the
+// home (here data/siegel is a link into /dev/shm), Pebble could not hard-link it into the copy and
+// would copy it inside Commit: the node refuses the backup before taking it, and says why.
+func TestBackupRefusesOtherFileSystem(t *testing.T) {
+	home, lf := newDevHome(t)
+	hs, err1 := os.Stat(home)
+	ss, err2 := os.Stat("/dev/shm")
+	if err1 != nil || err2 != nil || !ss.IsDir() || hs.Sys().(*syscall.Stat_t).Dev == ss.Sys().(*syscall.Stat_t).Dev {
+		t.Skip("needs /dev/shm on another file system than the test's temporary directory")
+	}
+	other, err := os.MkdirTemp("/dev/shm", "siegel-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(other) })
+	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, filepath.Join(home, "data", "siegel")); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, home, lf)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	_, err = runBackup(ctx, home, out)
+	if err == nil || !strings.Contains(err.Error(), "not on the file system of the backup directory") || !strings.Contains(err.Error(), "inside Commit") {
+		t.Fatalf("backup with data/siegel on another file system: %v", err)
+	}
+	t.Log(err)
+	if left, _ := filepath.Glob(filepath.Join(home, backupDirPrefix+"*")); len(left) > 0 {
+		t.Fatalf("a refused backup left %v", left)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused backup left %s (%v)", out, err)
+	}
 }

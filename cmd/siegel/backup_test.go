@@ -484,6 +484,13 @@ func TestBackupRestoreReplica(t *testing.T) {
 	checkLookupsAndReceipts(t, ctx, public, restored, testnetAgencyID, all)
 	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+all[0].Hash)
 	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+more[1].Hash)
+
+	// siegel status of a replica names no validator (its signer is a key in memory, no validator's).
+	out, code = runCLI(t, "status", "--home", restored)
+	if rep, err := readStatus(ctx, restored); err != nil || code != 0 || !rep.Running || !rep.Node.FullNode || rep.Node.Validator.Address != "" ||
+		!strings.Contains(out, "validator:      none (a read replica") {
+		t.Fatalf("status of the replica: exit %d, %+v (%v)\n%s", code, rep.Node, err, out)
+	}
 }
 
 func lastLines(b []byte, n int) string {

@@ -125,6 +125,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		return err
 	}
 	lns = append(lns, adminL)
+	removeStaleBackups(home, logger) // admin.go: no other node runs on this home
 
 	st, err := store.Open(filepath.Join(home, "data", "siegel"), store.Options{Logger: logger})
 	if err != nil {

@@ -143,7 +143,7 @@ func (h *commitHook) stop() {
 }
 
 // Backup writes a consistent copy of the node's databases into dir, which must not exist yet (its
-// parent must): CometBFT's databases as dir/data/ID.db, the validator's last sign state as
+// parent must, on the file system of CometBFT's databases, or it returns ErrOtherFileSystem): CometBFT's databases as dir/data/ID.db, the validator's last sign state as
 // dir/data/priv_validator_state.json (not for a full node, which has no validator), and whatever app
 // writes into dir/data (the application's own database). The copy is taken at the end of the next Commit, so Backup waits for the next block; it
 // returns ctx's error, and leaves the request, if ctx ends first. app runs inside Commit: it MUST NOT
@@ -152,6 +152,14 @@ func (h *commitHook) stop() {
 func (n *Node) Backup(ctx context.Context, dir string, app func(dataDir string) error) (BackupInfo, error) {
 	if !filepath.IsAbs(dir) {
 		return BackupInfo{}, fmt.Errorf("consensus: backup directory %q is not an absolute path", dir)
+	}
+	// Refused before anything is written, and long before Commit: see CheckSameFileSystem.
+	var dbDirs []string
+	for _, id := range n.dbs.ids() {
+		dbDirs = append(dbDirs, filepath.Join(n.n.Config().DBDir(), id+".db"))
+	}
+	if err := CheckSameFileSystem(filepath.Dir(dir), dbDirs...); err != nil {
+		return BackupInfo{}, err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return BackupInfo{}, fmt.Errorf("consensus: backup directory: %w", err)

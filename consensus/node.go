@@ -201,3 +201,6 @@ func (n *Node) Status() Status {
 	}
 	return st
 }
+
+// FullNode reports whether the node runs as a full node (Options.FullNode), without a validator.
+func (n *Node) FullNode() bool { return n.fullNode }

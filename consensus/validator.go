@@ -25,8 +25,15 @@ type ValidatorStatus struct {
 
 // Validator reports this node's validator: whether it is in the set, and whether it signed the
 // commits of the latest `recent` blocks.
+// A full node has no validator: only the set's size and power are reported.
 func (n *Node) Validator(recent int) ValidatorStatus {
 	var vs ValidatorStatus
+	if n.fullNode {
+		if vals := n.n.EvidencePool().State().Validators; vals != nil {
+			vs.Validators, vs.TotalPower = vals.Size(), vals.TotalVotingPower()
+		}
+		return vs
+	}
 	pk, err := n.n.PrivValidator().GetPubKey()
 	if err != nil {
 		return vs

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -71,16 +72,18 @@ func listenAdmin(home string) (net.Listener, error) {
 
 // adminStatus is the body of the admin socket's GET /v1/status.
 type adminStatus struct {
-	Version    string        `json:"version"`
-	ChainID    string        `json:"chain_id"`
-	NodeID     string        `json:"node_id"`
-	Height     int64         `json:"height"` // last block in the block store
-	BlockTime  time.Time     `json:"block_time"`
-	AppHeight  uint64        `json:"app_height"` // last block the application committed
-	AppHash    string        `json:"app_hash"`
-	CatchingUp bool          `json:"catching_up"`
-	Peers      int           `json:"peers"`
-	Validator  validatorView `json:"validator"`
+	Version    string    `json:"version"`
+	ChainID    string    `json:"chain_id"`
+	NodeID     string    `json:"node_id"`
+	Height     int64     `json:"height"` // last block in the block store
+	BlockTime  time.Time `json:"block_time"`
+	AppHeight  uint64    `json:"app_height"` // last block the application committed
+	AppHash    string    `json:"app_hash"`
+	CatchingUp bool      `json:"catching_up"`
+	Peers      int       `json:"peers"`
+	// FullNode: a read replica, which has no validator (Validator then holds the set's size only).
+	FullNode  bool          `json:"full_node,omitempty"`
+	Validator validatorView `json:"validator"`
 }
 
 type validatorView struct {
@@ -142,13 +145,23 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup directory %q: must be HOME/%s... (directly in the node's home, %s)", req.Dir, backupDirPrefix, home))
 			return
 		}
+		// The application's database, like CometBFT's (checked by node.Backup), must be on the file
+		// system of the copy: Pebble would copy its files inside Commit otherwise.
+		if err := consensus.CheckSameFileSystem(filepath.Dir(req.Dir), filepath.Join(home, "data", "siegel")); err != nil {
+			logger.Error("backup refused", "dir", req.Dir, "err", err)
+			writeAdminError(w, http.StatusConflict, err)
+			return
+		}
 		logger.Info("backup requested: waiting for the next commit", "dir", req.Dir)
 		t, err := takeBackup(r.Context(), node, st, req.Dir)
 		if err != nil {
 			logger.Error("backup failed", "dir", req.Dir, "err", err)
 			code := http.StatusInternalServerError
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, consensus.ErrStopped) {
+			switch {
+			case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, consensus.ErrStopped):
 				code = http.StatusServiceUnavailable
+			case errors.Is(err, consensus.ErrOtherFileSystem):
+				code = http.StatusConflict
 			}
 			writeAdminError(w, code, err)
 			return
@@ -165,6 +178,27 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 	}
 	s.RegisterOnShutdown(cancel)
 	return s
+}
+
+// removeStaleBackups removes the HOME/.backup-* directories left by a siegel backup that was killed,
+// or by a node that stopped while one was being packed. The node calls it at start, once its admin
+// socket is bound (so no other node runs on home): the copy of a backup still being packed from the
+// previous run would go too, and that backup fails (its files are checked as they are packed).
+func removeStaleBackups(home string, logger *slog.Logger) {
+	dirs, err := filepath.Glob(filepath.Join(home, backupDirPrefix+"*"))
+	if err != nil {
+		return
+	}
+	for _, d := range dirs {
+		if fi, err := os.Lstat(d); err != nil || !fi.IsDir() {
+			continue
+		}
+		if err := os.RemoveAll(d); err != nil {
+			logger.Warn("cannot remove a backup's copy left from before", "dir", d, "err", err)
+			continue
+		}
+		logger.Info("removed a backup's copy left from before (a siegel backup killed, or the node stopped while it ran)", "dir", d)
+	}
 }
 
 // inHome reports whether dir is HOME/.backup-SOMETHING, resolving symbolic links (the node and the
@@ -214,7 +248,7 @@ func nodeAdminStatus(node *consensus.Node, st *store.Store) adminStatus {
 		Version: version, ChainID: ns.ChainID, NodeID: ns.NodeID,
 		Height: ns.Height, BlockTime: ns.LatestBlockTime.UTC(),
 		AppHeight: c.Height, AppHash: hex.EncodeToString(c.AppHash),
-		CatchingUp: ns.CatchingUp, Peers: ns.Peers,
+		CatchingUp: ns.CatchingUp, Peers: ns.Peers, FullNode: node.FullNode(),
 		Validator: validatorView{
 			Address: v.Address, InSet: v.InSet, Power: v.Power, TotalPower: v.TotalPower, Validators: v.Validators,
 			Checked: v.Checked, Signed: v.Signed, LastSigned: v.LastSigned,
@@ -240,18 +274,27 @@ func writeAdminError(w http.ResponseWriter, code int, err error) {
 type adminClient struct {
 	path string
 	hc   *http.Client
+	// connected is set once a connection to the socket was made: a node that accepts connections but
+	// does not answer is starting (its socket is bound first, served once the node runs) or hung.
+	connected atomic.Bool
 }
 
 func newAdminClient(home string) *adminClient {
 	path := adminSocketPath(home)
+	c := &adminClient{path: path}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
+			conn, err := d.DialContext(ctx, "unix", path)
+			if err == nil {
+				c.connected.Store(true)
+			}
+			return conn, err
 		},
 		DisableKeepAlives: true,
 	}
-	return &adminClient{path: path, hc: &http.Client{Transport: tr}}
+	c.hc = &http.Client{Transport: tr}
+	return c
 }
 
 // do sends a request and decodes the JSON answer into out. It returns an error wrapping errNotRunning

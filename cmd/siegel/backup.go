@@ -97,7 +97,8 @@ func newBackupCmd() *cobra.Command {
 			"(Siegel's in data/siegel, CometBFT's block store, state and evidence in data/*.db) and of its validator's\n" +
 			"sign state (data/priv_validator_state.json), taken together at the end of the next block's commit so\n" +
 			"that they fit one another; the node keeps running. The copy goes into DIR/" + backupDirPrefix + "* (hard links,\n" +
-			"on the same file system) and is removed once packed.\n\n" +
+			"on the same file system) and is removed once packed. The node refuses if DIR and its databases are on\n" +
+			"different file systems: the files would be copied while consensus waits.\n\n" +
 			"FILE is a gzipped tar file: manifest.json first (chain, height, app hash, validator, node version, time,\n" +
 			"and the size and SHA-256 of every file), then config/config.toml, siegel.toml, genesis.json,\n" +
 			"node_key.json, priv_validator_key.json, gossip.key (the metadata gossip's identity, if the home has it;\n" +

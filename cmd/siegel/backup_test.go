@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -238,7 +239,7 @@ func TestBackupRestoreDev(t *testing.T) {
 			t.Fatal(err)
 		}
 		target := filepath.Join(t.TempDir(), "home")
-		_, err := runRestore(bad, target, "")
+		_, err := runRestore(bad, target, "", true)
 		if err == nil || !(strings.Contains(err.Error(), "truncated") || strings.Contains(err.Error(), "corrupt")) {
 			t.Fatalf("%s backup: %v, want truncated or corrupt", name, err)
 		}
@@ -252,15 +253,30 @@ func TestBackupRestoreDev(t *testing.T) {
 	// block again, so restore refuses it.
 	origState := filepath.Join(home, "data", "priv_validator_state.json")
 	target := filepath.Join(t.TempDir(), "home")
-	if _, err := runRestore(out, target, origState); err == nil || !strings.Contains(err.Error(), "only validator") {
+	if _, err := runRestore(out, target, origState, true); err == nil || !strings.Contains(err.Error(), "only validator") {
 		t.Fatalf("restore of a sole validator with a newer sign state: %v", err)
 	}
 	if _, serr := os.Stat(target); !errors.Is(serr, os.ErrNotExist) {
 		t.Fatalf("refused restore left %s (%v)", target, serr)
 	}
 
+	// Without --sole-validator-rewind, the backup of the network's only validator is refused (two
+	// histories that both verify), with the better path, and nothing is left behind.
+	if _, err := runRestore(out, target, "", false); !errors.Is(err, errSoleValidator) ||
+		!strings.Contains(err.Error(), "--sole-validator-rewind") || !strings.Contains(err.Error(), "read replica's data/") {
+		t.Fatalf("restore of a sole validator without --sole-validator-rewind: %v", err)
+	}
+	if _, serr := os.Stat(target); !errors.Is(serr, os.ErrNotExist) {
+		t.Fatalf("refused restore left %s (%v)", target, serr)
+	}
+	if cli, code := runCLI(t, "restore", "--in", out, "--home", target); code != 2 || !strings.Contains(cli, "REWINDS THE CHAIN") {
+		t.Fatalf("siegel restore of a sole validator without --sole-validator-rewind: exit %d\n%s", code, cli)
+	} else {
+		t.Logf("refused: %s", cli)
+	}
+
 	restored := filepath.Join(t.TempDir(), "restored")
-	res, err := runRestore(out, restored, "")
+	res, err := runRestore(out, restored, "", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +287,7 @@ func TestBackupRestoreDev(t *testing.T) {
 	// last commits and refuses to start (a separate process, as a node that refuses to start is
 	// not cleaned up in-process).
 	checked := filepath.Join(t.TempDir(), "checked")
-	if _, err := runRestore(out, checked, ""); err != nil {
+	if _, err := runRestore(out, checked, "", true); err != nil {
 		t.Fatal(err)
 	}
 	if err := consensus.SetDoubleSignCheckHeight(checked, restoreDoubleSignCheck); err != nil {
@@ -468,6 +484,13 @@ func TestBackupRestoreReplica(t *testing.T) {
 	checkLookupsAndReceipts(t, ctx, public, restored, testnetAgencyID, all)
 	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+all[0].Hash)
 	sameAnswer(t, ctx, vn.r.APIURL, n2.r.APIURL, "/v1/anchors/"+more[1].Hash)
+
+	// siegel status of a replica names no validator (its signer is a key in memory, no validator's).
+	out, code = runCLI(t, "status", "--home", restored)
+	if rep, err := readStatus(ctx, restored); err != nil || code != 0 || !rep.Running || !rep.Node.FullNode || rep.Node.Validator.Address != "" ||
+		!strings.Contains(out, "validator:      none (a read replica") {
+		t.Fatalf("status of the replica: exit %d, %+v (%v)\n%s", code, rep.Node, err, out)
+	}
 }
 
 func lastLines(b []byte, n int) string {
@@ -538,7 +561,7 @@ func TestBackupRestoreTestnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := runRestore(out, restored, origState)
+	res, err := runRestore(out, restored, origState, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -575,6 +598,38 @@ func TestBackupRestoreTestnet(t *testing.T) {
 		}
 	}
 	checkLookupsAndReceipts(t, ctx, public0, restored, testnetAgencyID, all)
+
+	// Restarted at once, its own signatures are in the last commits: with double_sign_check_height
+	// still set it would refuse to start (on a halted chain, at every restart). Having signed since the
+	// restore, it sets the check back to 0 at this start, records it, and signs again.
+	n0.stop(t)
+	stoppedAt, err := consensus.ReadHeights(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n0 = startNode(t, restored, listenFlags{})
+	if cc, err := consensus.LoadConfig(restored); err != nil || cc.Consensus.DoubleSignCheckHeight != 0 {
+		t.Fatalf("restarted after signing: double_sign_check_height %d (%v), want 0", cc.Consensus.DoubleSignCheckHeight, err)
+	}
+	if rec, err := readRestoredRecord(restored); err != nil || rec.DoubleSignCheck == nil || rec.DoubleSignCheck.Cleared == nil ||
+		rec.DoubleSignCheck.Height != restoreDoubleSignCheck || !rec.DoubleSignCheck.SignState.Before(*rec.DoubleSignCheck.ClearedAt) {
+		t.Fatalf("restore record after the restart: %+v (%v)", rec, err)
+	}
+	for {
+		rep, err := readStatus(ctx, restored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v := rep.Node.Validator; rep.Running && v.LastSigned > stoppedAt.Block+1 {
+			t.Logf("restarted within %d blocks of its stop at %d: signs again, last at %d", restoreDoubleSignCheck, stoppedAt.Block, v.LastSigned)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the restarted validator signs no commit after height %d: %+v", stoppedAt.Block, rep.Node)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
 }
 
 // TestDocBackupWalkthrough runs the backup walkthrough of docs/OPERATORS.md against a dev network, as
@@ -595,10 +650,48 @@ func TestDocBackupWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("walkthrough failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"running siegel", "written to", "restored " + filepath.Join(dir, "node.backup.tar.gz"), "NOT RUNNING", "is not empty"} {
+	for _, want := range []string{"running siegel", "written to", "REWINDS THE CHAIN", "restored " + filepath.Join(dir, "node.backup.tar.gz"), "NOT RUNNING", "is not empty"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("walkthrough output lacks %q:\n%s", want, out)
 		}
 	}
 	t.Logf("%s", out)
+}
+
+// TestBackupRefusesOtherFileSystem: with the application's database on another file system than the
+// home (here data/siegel is a link into /dev/shm), Pebble could not hard-link it into the copy and
+// would copy it inside Commit: the node refuses the backup before taking it, and says why.
+func TestBackupRefusesOtherFileSystem(t *testing.T) {
+	home, lf := newDevHome(t)
+	hs, err1 := os.Stat(home)
+	ss, err2 := os.Stat("/dev/shm")
+	if err1 != nil || err2 != nil || !ss.IsDir() || hs.Sys().(*syscall.Stat_t).Dev == ss.Sys().(*syscall.Stat_t).Dev {
+		t.Skip("needs /dev/shm on another file system than the test's temporary directory")
+	}
+	other, err := os.MkdirTemp("/dev/shm", "siegel-test-")
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(other) })
+	if err := os.MkdirAll(filepath.Join(home, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, filepath.Join(home, "data", "siegel")); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, home, lf)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := filepath.Join(t.TempDir(), "b.tar.gz")
+	_, err = runBackup(ctx, home, out)
+	if err == nil || !strings.Contains(err.Error(), "not on the file system of the backup directory") || !strings.Contains(err.Error(), "inside Commit") {
+		t.Fatalf("backup with data/siegel on another file system: %v", err)
+	}
+	t.Log(err)
+	if left, _ := filepath.Glob(filepath.Join(home, backupDirPrefix+"*")); len(left) > 0 {
+		t.Fatalf("a refused backup left %v", left)
+	}
+	if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused backup left %s (%v)", out, err)
+	}
 }

@@ -77,6 +77,7 @@ func listen(name, addr string) (net.Listener, error) {
 // listeners are up.
 func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverrides, logw io.Writer, ready func(running)) (err error) {
 	logger := newLogger(nc, logw)
+	finishRestoreCheck(home, logger) // restorecheck.go: before CometBFT reads config.toml
 	cc, err := consensus.LoadConfig(home)
 	if err != nil {
 		return err
@@ -124,6 +125,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 		return err
 	}
 	lns = append(lns, adminL)
+	removeStaleBackups(home, logger) // admin.go: no other node runs on this home
 
 	st, err := store.Open(filepath.Join(home, "data", "siegel"), store.Options{Logger: logger})
 	if err != nil {

@@ -41,8 +41,9 @@ const restoredName = "restored.json"
 
 func newRestoreCmd() *cobra.Command {
 	var in, home, valState string
+	var soleRewind bool
 	cmd := &cobra.Command{
-		Use:   "restore --in FILE --home NEWDIR [--validator-state FILE]",
+		Use:   "restore --in FILE --home NEWDIR [--validator-state FILE] [--sole-validator-rewind]",
 		Short: "Restore a node home from a file made by 'siegel backup'",
 		Long: "Checks FILE (its manifest, the size and SHA-256 of every file, that the databases hold the manifest's\n" +
 			"height and app hash) and unpacks it into NEWDIR, which must be new or empty. Nothing is left in NEWDIR\n" +
@@ -55,13 +56,16 @@ func newRestoreCmd() *cobra.Command {
 			"    config/priv_validator_key.json or the machine). Never run both.\n" +
 			"  - If the original's data/priv_validator_state.json is still readable, pass it with --validator-state:\n" +
 			"    the restored validator then signs nothing at or below what the original last signed.\n" +
-			fmt.Sprintf("  - restore sets consensus.double_sign_check_height = %d in config.toml: when it has caught up, the node\n", restoreDoubleSignCheck) +
-			fmt.Sprintf("    looks for its validator's signature in the last %d commits and stops (CometBFT: \"found signature\n", restoreDoubleSignCheck) +
+			fmt.Sprintf("  - restore sets consensus.double_sign_check_height = %d in config.toml, once: when it has caught up, the\n", restoreDoubleSignCheck) +
+			fmt.Sprintf("    node looks for its validator's signature in the last %d commits and stops (CometBFT: \"found signature\n", restoreDoubleSignCheck) +
 			"    from the same key\") if it finds one, because then the original was signing moments ago. Wait that many\n" +
-			"    blocks after the original stopped and start again. Not set for a network's only validator: its own\n" +
-			"    signatures are always in the last commits, so the node could never start.\n" +
-			"A network's only validator restored from a backup goes on from the backup's height: blocks the original\n" +
-			"committed after it are lost, and their documents must be anchored again.\n\n" +
+			"    blocks after the original stopped and start again. Once the restored validator has signed, the node\n" +
+			"    sets it back to 0 at its next start (recorded in NEWDIR/" + restoredName + "): the check passed, and its own\n" +
+			"    signatures would fail it. Not set for a network's only validator: they are always in the last commits.\n" +
+			"The backup of a network's ONLY validator is refused without --sole-validator-rewind: restored, it goes on\n" +
+			"from the backup's height, the blocks the original committed after it are lost, and their receipts still\n" +
+			"verify: two histories. Better, if the chain's newer blocks survive on a read replica: its data/, this\n" +
+			"validator's config/ and a priv_validator_state.json at or above the replica's height.\n\n" +
 			"A read replica's backup (manifest \"full_node\": true) holds no validator key nor sign state, and needs\n" +
 			"neither: restore sets no double_sign_check_height for it and takes no --validator-state. Stop the\n" +
 			"original replica before starting the restored one: they share a node key and a gossip identity.\n" +
@@ -75,7 +79,7 @@ func newRestoreCmd() *cobra.Command {
 			if home == "" {
 				return errors.New("--home NEWDIR is required")
 			}
-			res, err := runRestore(in, home, valState)
+			res, err := runRestore(in, home, valState, soleRewind)
 			if err != nil {
 				return err
 			}
@@ -87,6 +91,7 @@ func newRestoreCmd() *cobra.Command {
 	f.StringVar(&in, "in", "", "backup file made by 'siegel backup'")
 	f.StringVar(&home, "home", "", "home directory to restore into (must not exist, or be empty)")
 	f.StringVar(&valState, "validator-state", "", "the original node's data/priv_validator_state.json, if readable: the newer sign state is kept")
+	f.BoolVar(&soleRewind, "sole-validator-rewind", false, "restore the network's ONLY validator, rewinding the chain to the backup's height (refused without it)")
 	return cmd
 }
 
@@ -106,7 +111,9 @@ type restoreResult struct {
 }
 
 // runRestore checks the backup file in and unpacks it into home.
-func runRestore(in, home, valState string) (res *restoreResult, err error) {
+// soleRewind is --sole-validator-rewind: without it, the backup of a network's only validator is
+// refused (soleValidatorRefusal).
+func runRestore(in, home, valState string, soleRewind bool) (res *restoreResult, err error) {
 	fi, err := os.Stat(in)
 	if err != nil {
 		return nil, fmt.Errorf("backup file: %w", err)
@@ -147,8 +154,16 @@ func runRestore(in, home, valState string) (res *restoreResult, err error) {
 		return nil, fmt.Errorf("backup file: %w", err)
 	}
 	defer f.Close()
-	m, err := unpackBackup(f, staging)
+	m, err := unpackBackup(f, staging, func(m *backupManifest) error {
+		if m.soleValidator() && !soleRewind {
+			return soleValidatorRefusal(in, m)
+		}
+		return nil
+	})
 	if err != nil {
+		if errors.Is(err, errSoleValidator) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("backup file %s: %w", in, err)
 	}
 	if m.FullNode && valState != "" {
@@ -205,16 +220,32 @@ func runRestore(in, home, valState string) (res *restoreResult, err error) {
 	if err := os.Remove(staging); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	rec, _ := json.MarshalIndent(struct {
-		Restored time.Time       `json:"restored"`
-		From     string          `json:"from"`
-		Manifest *backupManifest `json:"manifest"`
-	}{time.Now().UTC(), in, m}, "", "  ")
-	if err := os.WriteFile(filepath.Join(home, restoredName), rec, 0o600); err != nil {
+	rec := restoredRecord{Restored: time.Now().UTC(), From: in, Manifest: m}
+	if res.DoubleSignCheck > 0 {
+		rec.DoubleSignCheck = &doubleSignCheckRecord{Height: res.DoubleSignCheck, SignState: res.SignState}
+	}
+	if err := writeRestoredRecord(home, &rec); err != nil {
 		return nil, fmt.Errorf("restore: %w", err)
 	}
 	syncDir(home)
 	return res, nil
+}
+
+// errSoleValidator is restore's refusal of a network's only validator without --sole-validator-rewind.
+var errSoleValidator = errors.New("the backup of the network's only validator")
+
+// soleValidatorRefusal explains why restoring the network's only validator is refused without
+// --sole-validator-rewind, and what to do instead.
+func soleValidatorRefusal(in string, m *backupManifest) error {
+	return fmt.Errorf("%s is %w (validator %s, the validator set's only member at height %d). Restoring it REWINDS THE CHAIN "+
+		"to height %d: the blocks the original committed after that are lost, yet receipts issued for them still verify offline "+
+		"against the same genesis, and the restored node commits other blocks at those heights: two histories that both verify.\n"+
+		"If a newer copy of the chain exists, do not rewind: take a read replica's data/ (stopped, at the chain's tip) into a new "+
+		"home with this validator's config/ (its priv_validator_key.json), and a data/priv_validator_state.json at or above the "+
+		"replica's tip (the original's, if its disk is readable); started, the validator goes on from the tip and nothing is lost "+
+		"(docs/OPERATORS.md, \"Backup and restore\").\n"+
+		"If nothing newer exists, or you accept the rewind and will anchor the lost documents again, restore with --sole-validator-rewind",
+		in, errSoleValidator, m.ValidatorAddress, m.Height, m.Height)
 }
 
 // prepareHome makes sure home is a new or empty directory, and says whether it created it.
@@ -244,7 +275,8 @@ func prepareHome(home string) (bool, error) {
 // unpackBackup reads a backup file from r into dir, checking it as it goes. It returns the manifest
 // once every file listed has been written with the size and SHA-256 it lists, and nothing else is in
 // the file.
-func unpackBackup(r io.Reader, dir string) (*backupManifest, error) {
+// accept, if not nil, may refuse the backup by its manifest before any file is unpacked.
+func unpackBackup(r io.Reader, dir string, accept func(*backupManifest) error) (*backupManifest, error) {
 	br := bufio.NewReader(r)
 	gz, err := gzip.NewReader(br)
 	if err != nil {
@@ -269,6 +301,11 @@ func unpackBackup(r io.Reader, dir string) (*backupManifest, error) {
 	m, err := decodeManifest(mb)
 	if err != nil {
 		return nil, err
+	}
+	if accept != nil {
+		if err := accept(m); err != nil {
+			return nil, err
+		}
 	}
 	if free, err := freeBytes(dir); err == nil && uint64(m.total()) > free {
 		return nil, fmt.Errorf("it holds %s, but the file system of %s has %s free", humanBytes(m.total()), dir, humanBytes(int64(min(free, 1<<62))))
@@ -561,9 +598,10 @@ original replica if it still runs: the two would share a node key (and a gossip 
 their connections. To add a replica rather than replace one, make a new home with 'siegel init --full-node'.
 `)
 	case m.soleValidator():
-		fmt.Fprintf(w, `This node was the network's ONLY validator. Started, it goes on from height %d: any block the original
-committed after that is lost for good, with the documents anchored in it (anchor them again), and receipts
-issued for those blocks will not match the new ones. double_sign_check_height is left as it was: with one
+		fmt.Fprintf(w, `This node was the network's ONLY validator (restored with --sole-validator-rewind). Started, it goes on
+from height %d: any block the original committed after that is lost for good, with the documents anchored
+in it (anchor them again), and receipts issued for those blocks still verify offline although the new
+chain holds other blocks at those heights. double_sign_check_height is left as it was: with one
 validator, its own signatures are always in the last commits, and the check would never let it start.
 Before starting it: stop the original node for good (systemctl disable --now siegel on its host).
 `, m.Height)
@@ -574,12 +612,14 @@ Before starting it: stop the original node for good (systemctl disable --now sie
   2. config.toml now has double_sign_check_height = %d: having caught up, the node looks for its own
      signature in the last %d commits and stops ("found signature from the same key") if one is there,
      i.e. if the original signed moments ago. Then check that the original is really stopped, wait %d
-     blocks and start again. Once this node signs blocks again (siegel status), you may set it back to 0:
-     with it, every restart within %d blocks of a stop fails that way once.
-`, r.DoubleSignCheck, r.DoubleSignCheck, r.DoubleSignCheck, r.DoubleSignCheck)
+     blocks and start again. The check is for the first start only: once this validator has signed
+     (siegel status), the node sets double_sign_check_height back to 0 at its next start and notes it in
+     %s, so that later restarts (a halted chain, an upgrade) do not trip over its own signatures.
+`, r.DoubleSignCheck, r.DoubleSignCheck, r.DoubleSignCheck, filepath.Join(home, restoredName))
 	default:
 		fmt.Fprintf(w, "This node was not in the validator set at the backup's height. double_sign_check_height = %d is set in\n"+
-			"config.toml all the same, in case it has become a validator since. Stop the original node for good first.\n", r.DoubleSignCheck)
+			"config.toml all the same, in case it has become a validator since (set back to 0 once it has signed).\n"+
+			"Stop the original node for good first.\n", r.DoubleSignCheck)
 	}
 	check := "it has peers, is not catching up after a while, and (a validator) signs the last commits"
 	switch {

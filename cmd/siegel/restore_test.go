@@ -321,7 +321,7 @@ func TestRestoreRejects(t *testing.T) {
 			}
 			// Into a new directory: removed again.
 			target := filepath.Join(t.TempDir(), "new")
-			_, err := runRestore(in, target, "")
+			_, err := runRestore(in, target, "", false)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}
@@ -331,7 +331,7 @@ func TestRestoreRejects(t *testing.T) {
 			}
 			// Into an empty directory: left empty.
 			empty := t.TempDir()
-			if _, err := runRestore(in, empty, ""); err == nil || !strings.Contains(err.Error(), c.want) {
+			if _, err := runRestore(in, empty, "", false); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("into an empty directory: error %v, want %q", err, c.want)
 			}
 			if left, _ := os.ReadDir(empty); len(left) > 0 {
@@ -382,7 +382,7 @@ func TestRestoreRefusesTarget(t *testing.T) {
 		{"bad validator state", in, filepath.Join(dir, "h3"), garbage, "--validator-state"},
 		{"validator state for a replica", replica, filepath.Join(dir, "h4"), state, "the backup of a read replica"},
 	} {
-		_, err := runRestore(c.in, c.home, c.valState)
+		_, err := runRestore(c.in, c.home, c.valState, false)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want %q", c.name, err, c.want)
 		}

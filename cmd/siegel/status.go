@@ -32,7 +32,9 @@ func newStatusCmd() *cobra.Command {
 			"is catching up, its app hash, its version, and whether its validator is in the validator set and\n" +
 			"signed the commits of the last " + fmt.Sprint(recentCommits) + " blocks; adds the disk use of DIR/data, per database.\n" +
 			"When no node runs on DIR, says so and prints what it reads from disk: the disk use and, unless\n" +
-			"another process holds the databases, the last committed height and app hash.\n" +
+			"another process holds the databases, the last committed height and app hash. When the socket accepts\n" +
+			"connections but the node does not answer within --timeout, says STARTING (a node binds the socket first\n" +
+			"and answers once it runs; or it hangs). A read replica shows no validator.\n" +
 			"Run it as the node's user (or root). Exit status: 0 running, 1 not running, 2 error.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -70,6 +72,9 @@ func newStatusCmd() *cobra.Command {
 type statusReport struct {
 	Home    string `json:"home"`
 	Running bool   `json:"running"`
+	// Starting: the admin socket accepts connections but the node did not answer in time: it is
+	// starting (the socket is bound first and served once the node runs), or hung.
+	Starting bool `json:"starting,omitempty"`
 	// Problem says why the node did not answer, when it did not.
 	Problem string `json:"problem,omitempty"`
 	// Version is this command's; the running node reports its own in Node.
@@ -108,13 +113,15 @@ func readStatus(ctx context.Context, home string) (statusReport, error) {
 	}
 	rep := statusReport{Home: home, Version: version, Disk: dataUsage(filepath.Join(home, "data"))}
 	var st adminStatus
-	err := newAdminClient(home).do(ctx, "GET", "/v1/status", nil, &st)
+	ac := newAdminClient(home)
+	err := ac.do(ctx, "GET", "/v1/status", nil, &st)
 	if err == nil {
 		rep.Running, rep.Node = true, &st
 		return rep, nil
 	}
 	rep.Problem = err.Error()
 	if !errors.Is(err, errNotRunning) {
+		rep.Starting = ac.connected.Load() && ctx.Err() != nil
 		return rep, nil // it may run; do not touch its databases
 	}
 	od := &onDisk{}
@@ -171,7 +178,12 @@ func dataUsage(dir string) diskUsage {
 }
 
 func printStatus(w io.Writer, r statusReport, now time.Time) {
-	if !r.Running {
+	if r.Starting {
+		fmt.Fprintf(w, "node %s: STARTING (or not answering): its admin socket accepts connections, but it did not answer in time: %s\n", r.Home, r.Problem)
+		fmt.Fprintf(w, "  a node binds the socket first and answers once it runs (after opening its databases and replaying\n")
+		fmt.Fprintf(w, "  blocks): try again in a moment; if it stays so, see its log\n")
+		fmt.Fprintf(w, "  this command:   siegel %s\n", r.Version)
+	} else if !r.Running {
 		fmt.Fprintf(w, "node %s: NOT RUNNING: %s\n", r.Home, r.Problem)
 		fmt.Fprintf(w, "  this command:   siegel %s\n", r.Version)
 		if od := r.OnDisk; od != nil {
@@ -197,6 +209,8 @@ func printStatus(w io.Writer, r statusReport, now time.Time) {
 		fmt.Fprintf(w, "  peers:          %d\n", n.Peers)
 		v := n.Validator
 		switch {
+		case n.FullNode:
+			fmt.Fprintf(w, "  validator:      none (a read replica, full_node = true; validator set of %d)\n", v.Validators)
 		case v.InSet:
 			fmt.Fprintf(w, "  validator:      yes, %s, power %d of %d (validator set of %d)\n", v.Address, v.Power, v.TotalPower, v.Validators)
 			mark := ""

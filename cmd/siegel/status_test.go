@@ -140,3 +140,63 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status after a restart over a stale socket: exit %d\n%s", code, out)
 	}
 }
+
+// TestStatusStartingAndReplica: a socket that accepts connections but does not answer (a node bound
+// it and is still starting) is reported as STARTING, not NOT RUNNING, and its databases are left
+// alone; a read replica's status names no validator address.
+func TestStatusStartingAndReplica(t *testing.T) {
+	home, _ := newDevHome(t)
+	l, err := net.Listen("unix", adminSocketPath(home)) // bound, never served
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	rep, err := readStatus(ctx, home)
+	if err != nil || rep.Running || !rep.Starting || rep.OnDisk != nil {
+		t.Fatalf("status of a node that is starting: %+v, %v", rep, err)
+	}
+	var b strings.Builder
+	printStatus(&b, rep, time.Now())
+	if !strings.Contains(b.String(), "STARTING") || strings.Contains(b.String(), "NOT RUNNING") {
+		t.Fatalf("status of a node that is starting:\n%s", b.String())
+	}
+	t.Logf("starting:\n%s", b.String())
+	l.Close()
+	os.Remove(adminSocketPath(home))
+	if rep, err := readStatus(context.Background(), home); err != nil || rep.Running || rep.Starting {
+		t.Fatalf("status of a stopped node: %+v, %v", rep, err)
+	}
+
+	b.Reset()
+	printStatus(&b, statusReport{Home: home, Running: true, Node: &adminStatus{FullNode: true,
+		Validator: validatorView{Address: "ABCDEF0123", Validators: 4}}}, time.Now())
+	if strings.Contains(b.String(), "ABCDEF0123") || !strings.Contains(b.String(), "validator:      none (a read replica") {
+		t.Fatalf("status of a replica:\n%s", b.String())
+	}
+}
+
+// TestStartRemovesStaleBackups: a backup's copy left in the home (a killed siegel backup) is removed
+// when the node starts.
+func TestStartRemovesStaleBackups(t *testing.T) {
+	home, lf := newDevHome(t)
+	stale := filepath.Join(home, backupDirPrefix+"20260101T000000-deadbeef")
+	if err := os.MkdirAll(filepath.Join(stale, "data", "siegel"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(stale, "data", "siegel", "000001.sst"), []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	keep := filepath.Join(home, "backup-notes.txt")
+	if err := os.WriteFile(keep, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, home, lf)
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatalf("stale backup copy %s still there after the start (%v)", stale, err)
+	}
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("the start removed %s: %v", keep, err)
+	}
+}

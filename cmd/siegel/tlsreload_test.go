@@ -37,7 +37,7 @@ func TestTLSReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := nt.listener("agency")
-	stop := nt.watch(20 * time.Millisecond)
+	stop := nt.watch(20*time.Millisecond, nil)
 	defer stop()
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))

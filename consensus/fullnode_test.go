@@ -1,6 +1,7 @@
 package consensus
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -82,5 +83,48 @@ func TestFullNode(t *testing.T) {
 	}
 	if _, err := InitHome(home, opts); !errors.Is(err, ErrValidatorKeyOnFullNode) {
 		t.Fatalf("InitHome of a full node where a validator key is: %v, want ErrValidatorKeyOnFullNode", err)
+	}
+}
+
+// TestRemoteSignerRefused: with priv_validator_laddr set in config.toml (a remote signer), New refuses
+// a full node (CometBFT would sign with the remote signer instead of the one that never signs) and a
+// validator (Siegel does not support remote signers), before CometBFT listens for the signer.
+func TestRemoteSignerRefused(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, full := range []bool{true, false} {
+		home := t.TempDir()
+		if _, err := InitHome(home, InitOptions{P2PAddr: "tcp://127.0.0.1:0", FullNode: full}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteGenesis(home, "siegel-test", time.Now(), []Validator{{Name: "v", PubKey: ed25519.GenPrivKey().PubKey(), Power: 10}}, []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		file := filepath.Join(home, "config", "config.toml")
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const unset = `priv_validator_laddr = ""`
+		if !bytes.Contains(b, []byte(unset)) {
+			t.Fatalf("config.toml has no %s", unset)
+		}
+		if err := os.WriteFile(file, bytes.Replace(b, []byte(unset), []byte(`priv_validator_laddr = "tcp://127.0.0.1:26659"`), 1), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.PrivValidatorListenAddr != "tcp://127.0.0.1:26659" {
+			t.Fatalf("LoadConfig did not read priv_validator_laddr: %q", c.PrivValidatorListenAddr)
+		}
+		n, err := New(context.Background(), c, abci.NewBaseApplication(), Options{Logger: logger, FullNode: full})
+		if !errors.Is(err, ErrRemoteSigner) {
+			if n != nil {
+				_ = n.Stop()
+			}
+			t.Fatalf("full node %v with priv_validator_laddr: New returned %v, want ErrRemoteSigner", full, err)
+		}
+		t.Logf("full node %v: %v", full, err)
 	}
 }

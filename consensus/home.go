@@ -10,6 +10,7 @@ import (
 
 	cfg "github.com/cometbft/cometbft/config"
 	"github.com/cometbft/cometbft/crypto"
+	cmtjson "github.com/cometbft/cometbft/libs/json"
 	"github.com/cometbft/cometbft/p2p"
 	"github.com/cometbft/cometbft/privval"
 	"github.com/cometbft/cometbft/types"
@@ -172,6 +173,36 @@ func NodeID(home string) (string, error) {
 		return "", fmt.Errorf("consensus: %w", err)
 	}
 	return string(k.ID()), nil
+}
+
+// ValidatorKeyFiles are the validator key and sign state files of a home (CometBFT's defaults, as
+// InitHome writes config.toml), and whether each exists.
+func ValidatorKeyFiles(home string) (key, state string, haveKey, haveState bool) {
+	c := cfg.DefaultConfig()
+	c.SetRoot(home)
+	key, state = c.PrivValidatorKeyFile(), c.PrivValidatorStateFile()
+	_, kerr := os.Stat(key)
+	_, serr := os.Stat(state)
+	return key, state, kerr == nil, serr == nil
+}
+
+// CheckValidatorKey reads a home's validator key and sign state and returns an error if either is
+// missing or unreadable. (CometBFT's own loader ends the process instead.)
+func CheckValidatorKey(home string) error {
+	key, state, _, _ := ValidatorKeyFiles(home)
+	var k privval.FilePVKey
+	if b, err := os.ReadFile(key); err != nil {
+		return fmt.Errorf("consensus: validator key: %w", err)
+	} else if err := cmtjson.Unmarshal(b, &k); err != nil || k.PrivKey == nil {
+		return fmt.Errorf("consensus: validator key %s: not a CometBFT validator key (%v)", key, err)
+	}
+	var st privval.FilePVLastSignState
+	if b, err := os.ReadFile(state); err != nil {
+		return fmt.Errorf("consensus: validator sign state: %w", err)
+	} else if err := cmtjson.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("consensus: validator sign state %s: not a CometBFT sign state (%v)", state, err)
+	}
+	return nil
 }
 
 // ValidatorKey returns the ed25519 public key of a home's validator (priv_validator_key.json).

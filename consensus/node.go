@@ -51,6 +51,12 @@ type Options struct {
 	FullNode bool
 }
 
+// ErrRemoteSigner is returned by New when config.toml sets priv_validator_laddr (a remote signer, such
+// as tmkms or Horcrux). CometBFT would replace the node's signer with the remote one: on a full node a
+// signer that could sign; on a validator one whose sign state Siegel's backups do not hold (they copy
+// data/priv_validator_state.json, which then goes stale). Siegel does not support remote signers yet.
+var ErrRemoteSigner = errors.New("consensus: priv_validator_laddr is set in config.toml, but Siegel does not support remote signers")
+
 // Node is an in-process CometBFT node.
 type Node struct {
 	n        *nm.Node
@@ -68,6 +74,12 @@ func New(ctx context.Context, c *cfg.Config, app abci.Application, o Options) (*
 	}
 	if o.Namespace == "" {
 		o.Namespace = "cometbft"
+	}
+	if c.PrivValidatorListenAddr != "" {
+		if o.FullNode {
+			return nil, fmt.Errorf("%w (%s): on a full node CometBFT would take the remote signer in place of the one that never signs; set priv_validator_laddr = \"\"", ErrRemoteSigner, c.PrivValidatorListenAddr)
+		}
+		return nil, fmt.Errorf("%w yet (%s): keep the validator key in %s and set priv_validator_laddr = \"\"", ErrRemoteSigner, c.PrivValidatorListenAddr, c.PrivValidatorKeyFile())
 	}
 	var pv types.PrivValidator
 	_, err := os.Stat(c.PrivValidatorKeyFile())

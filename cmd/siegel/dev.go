@@ -29,8 +29,9 @@ func newDevCmd() *cobra.Command {
 	var home string
 	var lf listenFlags
 	cmd := &cobra.Command{
-		Use:   "dev --home DIR",
-		Short: "Run a one-validator development network on loopback with a ready agency key",
+		Use:         "dev --home DIR",
+		Annotations: map[string]string{nodeCommand: "yes"},
+		Short:       "Run a one-validator development network on loopback with a ready agency key",
 		Long: "On first use, initialises DIR as a one-validator chain (" + devChainID + ") whose genesis registers the agency\n" +
 			"'" + devAgencyID + "', and writes that agency's key to DIR/" + devKeyFile + ". Later runs on the same DIR resume the\n" +
 			"same chain. Everything listens on 127.0.0.1 unless flags say otherwise; the CometBFT RPC is off unless\n" +

@@ -212,9 +212,10 @@ func newStartCmd() *cobra.Command {
 	var home string
 	var lf listenFlags
 	cmd := &cobra.Command{
-		Use:   "start --home DIR",
-		Short: "Run a node: CometBFT, the application and the HTTP APIs, until SIGINT or SIGTERM",
-		Args:  cobra.NoArgs,
+		Use:         "start --home DIR",
+		Annotations: map[string]string{nodeCommand: "yes"},
+		Short:       "Run a node: CometBFT, the application and the HTTP APIs, until SIGINT or SIGTERM",
+		Args:        cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if home == "" {
 				return errors.New("--home DIR is required")

@@ -30,7 +30,7 @@ const maxGenesisBytes = 16 << 20
 // joinFlags are the flags of `siegel init` that join an existing network instead of starting one.
 type joinFlags struct {
 	genesis, genesisSHA256, peers, gossipPeers string
-	fullNode                                   bool
+	fullNode, keepValidatorKey                 bool
 }
 
 func (j *joinFlags) register(fs *pflag.FlagSet) {
@@ -44,11 +44,14 @@ func (j *joinFlags) register(fs *pflag.FlagSet) {
 		"/ip4/HOST/tcp/PORT/p2p/PEER_ID (each node prints its own with 'siegel gossip-id'); required with --genesis")
 	fs.BoolVar(&j.fullNode, "full-node", false, "with --genesis: a read replica, which follows the chain and serves the public API\n"+
 		"but holds no validator key and never signs")
+	fs.BoolVar(&j.keepValidatorKey, "keep-validator-key", false, "when joining as a validator: sign with the validator key (and sign state) already in\n"+
+		"DIR's config/priv_validator_key.json and data/priv_validator_state.json instead of refusing; only for a key\n"+
+		"made for this node that no other node uses")
 }
 
 // joining tells whether the flags ask to join a network.
 func (j *joinFlags) joining() bool {
-	return j.genesis != "" || j.genesisSHA256 != "" || j.fullNode || j.peers != "" || j.gossipPeers != ""
+	return j.genesis != "" || j.genesisSHA256 != "" || j.fullNode || j.peers != "" || j.gossipPeers != "" || j.keepValidatorKey
 }
 
 // peerAddr is one entry of --peers.
@@ -251,20 +254,39 @@ type joinSpec struct {
 	genesis  []byte // the network's genesis.json, byte for byte
 	peers    []peerAddr
 	fullNode bool
+	keepKey  bool // --keep-validator-key
 	moniker  string
 	p2p, rpc string
 	node     nodeConfig
 }
 
 // joinHome writes a home that joins an existing network: CometBFT config with the peers, a node key,
-// a validator key unless it is a full node, the genesis as given, and siegel.toml.
-func joinHome(s joinSpec) error {
+// a validator key unless it is a full node, the genesis as given, and siegel.toml. A validator key or
+// sign state already in the home is refused unless s.keepKey; kept tells whether one was kept.
+func joinHome(s joinSpec) (kept bool, err error) {
 	if _, err := os.Stat(consensus.GenesisFile(s.home)); err == nil {
-		return fmt.Errorf("%s is already initialised (it has config/genesis.json)", s.home)
+		return false, fmt.Errorf("%s is already initialised (it has config/genesis.json)", s.home)
+	}
+	if !s.fullNode {
+		key, state, haveKey, haveState := consensus.ValidatorKeyFiles(s.home)
+		switch {
+		case haveKey && !s.keepKey:
+			return false, fmt.Errorf("%s holds a validator key already (%s): this node would sign with it. "+
+				"If that key was made for this node and no other node signs with it, now or later, give --keep-validator-key; "+
+				"otherwise move it (and %s) out of the home, or use an empty home", s.home, key, state)
+		case haveKey:
+			if err := consensus.CheckValidatorKey(s.home); err != nil {
+				return false, fmt.Errorf("--keep-validator-key: %w (a key is kept together with its sign state)", err)
+			}
+			kept = true
+		case haveState:
+			return false, fmt.Errorf("%s holds a validator sign state (%s) but no validator key: init would make a new key and "+
+				"overwrite that state; move it out of the home, or put its key back and give --keep-validator-key", s.home, state)
+		}
 	}
 	s.node.FullNode = s.fullNode
 	if err := s.node.validate(); err != nil {
-		return err
+		return false, err
 	}
 	peers := make([]string, len(s.peers))
 	for i, p := range s.peers {
@@ -274,13 +296,13 @@ func joinHome(s joinSpec) error {
 	_, private := privateHost(s.peers)
 	if _, err := consensus.InitHome(s.home, consensus.InitOptions{Moniker: s.moniker, P2PAddr: s.p2p, RPCAddr: s.rpc,
 		PersistentPeers: strings.Join(peers, ","), AllowDuplicateIP: dup, PrivatePeers: private, FullNode: s.fullNode}); err != nil {
-		return err
+		return false, err
 	}
 	// The bytes as published, not re-encoded: the hash stays the one the consortium announced.
 	if err := os.WriteFile(consensus.GenesisFile(s.home), s.genesis, 0o644); err != nil {
-		return fmt.Errorf("write genesis: %w", err)
+		return false, fmt.Errorf("write genesis: %w", err)
 	}
-	return saveNodeConfig(s.home, s.node)
+	return kept, saveNodeConfig(s.home, s.node)
 }
 
 // runJoin is `siegel init --genesis ... --peers ... [--full-node]`.
@@ -291,7 +313,10 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 		}
 	}
 	if j.genesis == "" {
-		return errors.New("--genesis FILE|URL is required to join a network (--full-node, --peers, --gossip-peers and --genesis-sha256 join one)")
+		return errors.New("--genesis FILE|URL is required to join a network (--full-node, --peers, --gossip-peers, --genesis-sha256 and --keep-validator-key join one)")
+	}
+	if j.fullNode && j.keepValidatorKey {
+		return errors.New("--keep-validator-key and --full-node: a full node holds no validator key")
 	}
 	peers, err := parsePeers(j.peers)
 	if err != nil {
@@ -317,7 +342,7 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 	nc := defaultNodeConfig()
 	lf.apply(&nc)
 	nc.GossipBootstrap = gossipPeers
-	spec := joinSpec{home: home, genesis: raw, peers: peers, fullNode: j.fullNode, moniker: moniker, node: nc,
+	spec := joinSpec{home: home, genesis: raw, peers: peers, fullNode: j.fullNode, keepKey: j.keepValidatorKey, moniker: moniker, node: nc,
 		p2p: tcpURL(lf.p2p), rpc: tcpURL(lf.rpc)}
 	if spec.p2p == "" {
 		spec.p2p = "tcp://127.0.0.1:26656"
@@ -325,7 +350,8 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 	if spec.rpc == "" {
 		spec.rpc = "tcp://127.0.0.1:26657"
 	}
-	if err := joinHome(spec); err != nil {
+	kept, err := joinHome(spec)
+	if err != nil {
 		return err
 	}
 
@@ -351,6 +377,10 @@ func runJoin(cmd *cobra.Command, home, moniker string, j joinFlags, lf listenFla
 		k, err := consensus.ValidatorKey(home)
 		if err != nil {
 			return err
+		}
+		if kept {
+			keyFile, stateFile, _, _ := consensus.ValidatorKeyFiles(home)
+			fmt.Fprintf(out, "  validator    KEPT the validator key already in the home (--keep-validator-key): %s, with its sign state %s\n", keyFile, stateFile)
 		}
 		fmt.Fprintf(out, "  validator    public key %s; the consortium adds it with\n", hexKey(k))
 		fmt.Fprintf(out, "               %s gov propose set-validator --validator-key %s --power 10 --node AGENCY_API --key OPERATOR_KEY\n", executable(), hexKey(k))

@@ -108,6 +108,8 @@ func TestInitJoinErrors(t *testing.T) {
 		{"full node without genesis", []string{"--full-node", "--peers", f.peers}, "--genesis FILE|URL is required"},
 		{"peers without genesis", []string{"--peers", f.peers}, "--genesis FILE|URL is required"},
 		{"hash without genesis", []string{"--genesis-sha256", good}, "--genesis FILE|URL is required"},
+		{"keep key without genesis", []string{"--keep-validator-key"}, "--genesis FILE|URL is required"},
+		{"keep key of a full node", []string{"--genesis", f.file, "--peers", f.peers, "--full-node", "--keep-validator-key"}, "a full node holds no validator key"},
 		{"no peers", []string{"--genesis", f.file}, "--peers is required"},
 		{"missing genesis file", []string{"--genesis", "/nonexistent/genesis.json", "--peers", f.peers}, "no such file"},
 		{"genesis not JSON", []string{"--genesis", notJSON, "--peers", f.peers}, "not a valid CometBFT genesis"},
@@ -298,4 +300,121 @@ func TestInitJoin(t *testing.T) {
 	if nc, err := loadNodeConfig(val); err != nil || nc.FullNode {
 		t.Fatalf("siegel.toml of a validator-to-be: full_node %v (%v)", nc.FullNode, err)
 	}
+}
+
+// TestInitJoinValidatorKeyInHome: joining as a validator-to-be refuses a home that holds a validator
+// key or sign state already, unless --keep-validator-key, and then says it kept them.
+func TestInitJoinValidatorKeyInHome(t *testing.T) {
+	f := newJoinFixture(t)
+	join := func(home string, extra ...string) (string, int) {
+		return runCLI(t, append([]string{"init", "--home", home, "--genesis", f.file, "--peers", f.peers, "--gossip-peers", f.gossip}, extra...)...)
+	}
+	// A validator key and sign state made by another join, copied into fresh homes.
+	src := t.TempDir()
+	if out, code := join(src); code != 0 {
+		t.Fatalf("first join: exit %d: %s", code, out)
+	}
+	srcKey, srcState, _, _ := consensus.ValidatorKeyFiles(src)
+	keyBytes, err := os.ReadFile(srcKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stateBytes, err := os.ReadFile(srcState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withFiles := func(t *testing.T, key, state bool) string {
+		home := t.TempDir()
+		k, st, _, _ := consensus.ValidatorKeyFiles(home)
+		for _, w := range []struct {
+			on   bool
+			path string
+			b    []byte
+		}{{key, k, keyBytes}, {state, st, stateBytes}} {
+			if !w.on {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(w.path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(w.path, w.b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return home
+	}
+	refused := func(t *testing.T, home string, out string, code int, want string) {
+		t.Helper()
+		if code != 2 || !strings.Contains(out, want) {
+			t.Fatalf("exit %d, output %q; want exit 2 and %q", code, out, want)
+		}
+		if _, err := os.Stat(consensus.GenesisFile(home)); !os.IsNotExist(err) {
+			t.Fatalf("genesis written anyway (%v)", err)
+		}
+		if _, err := os.Stat(filepath.Join(home, "config", "config.toml")); !os.IsNotExist(err) {
+			t.Fatalf("config.toml written anyway (%v)", err)
+		}
+		k, st, _, _ := consensus.ValidatorKeyFiles(home)
+		for _, c := range []struct {
+			path string
+			want []byte
+		}{{k, keyBytes}, {st, stateBytes}} {
+			if b, err := os.ReadFile(c.path); err == nil && string(b) != string(c.want) {
+				t.Fatalf("%s changed", c.path)
+			}
+		}
+	}
+
+	t.Run("key and state, no flag", func(t *testing.T) {
+		home := withFiles(t, true, true)
+		out, code := join(home)
+		refused(t, home, out, code, "holds a validator key already")
+		if !strings.Contains(out, "give --keep-validator-key") {
+			t.Errorf("the refusal does not name the flag: %s", out)
+		}
+	})
+	t.Run("state only", func(t *testing.T) {
+		home := withFiles(t, false, true)
+		out, code := join(home)
+		refused(t, home, out, code, "holds a validator sign state")
+		out, code = join(home, "--keep-validator-key")
+		refused(t, home, out, code, "holds a validator sign state")
+	})
+	t.Run("key without its state, kept", func(t *testing.T) {
+		home := withFiles(t, true, false)
+		out, code := join(home, "--keep-validator-key")
+		refused(t, home, out, code, "validator sign state")
+	})
+	t.Run("key and state, kept", func(t *testing.T) {
+		home := withFiles(t, true, true)
+		out, code := join(home, "--keep-validator-key")
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+		k, st, _, _ := consensus.ValidatorKeyFiles(home)
+		if want := "KEPT the validator key already in the home (--keep-validator-key): " + k + ", with its sign state " + st; !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+		a, err := consensus.ValidatorKey(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := consensus.ValidatorKey(home)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(a) != string(b) || !strings.Contains(out, "--validator-key "+hex.EncodeToString(a)) {
+			t.Fatalf("the kept key is not the one in the home: %x, want %x\n%s", b, a, out)
+		}
+		if got, _ := os.ReadFile(st); string(got) != string(stateBytes) {
+			t.Fatal("the sign state was rewritten")
+		}
+	})
+	t.Run("empty home with the flag", func(t *testing.T) {
+		home := t.TempDir()
+		out, code := join(home, "--keep-validator-key")
+		if code != 0 || strings.Contains(out, "KEPT") {
+			t.Fatalf("exit %d (want 0, and no KEPT line for a new key): %s", code, out)
+		}
+	})
 }

@@ -29,10 +29,18 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 
+// nodeCommand marks (in a command's Annotations) the commands that run a node: main takes SIGHUP for
+// them from the start, so that a reload during start-up does not end the process.
+const nodeCommand = "siegel-node"
+
 func main() {
+	root := newRootCmd()
+	if c, _, err := root.Find(os.Args[1:]); err == nil && c.Annotations[nodeCommand] != "" {
+		catchSIGHUP()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := newRootCmd().ExecuteContext(ctx)
+	err := root.ExecuteContext(ctx)
 	var ee *exitError
 	switch {
 	case err == nil:

@@ -74,8 +74,13 @@ func listen(name, addr string) (net.Listener, error) {
 }
 
 // runNode runs a node from home until ctx ends, then shuts it down cleanly. ready is called once all
-// listeners are up.
+// listeners are up. SIGHUP reloads the TLS files; one received during start-up is applied once the
+// listeners are set up.
 func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverrides, logw io.Writer, ready func(running)) (err error) {
+	// SIGHUP from now on is queued and applied once the listeners are set up (nt.watch): start-up can
+	// take long (block replay), and a reload meanwhile must neither kill the node nor be lost.
+	hup, stopHUP := notifySIGHUP()
+	defer stopHUP()
 	logger := newLogger(nc, logw)
 	finishRestoreCheck(home, logger) // restorecheck.go: before CometBFT reads config.toml
 	cc, err := consensus.LoadConfig(home)
@@ -222,7 +227,7 @@ func runNode(ctx context.Context, home string, nc nodeConfig, ov consensusOverri
 			}
 		}()
 	}
-	defer nt.watch(tlsPollInterval)()
+	defer nt.watch(tlsPollInterval, hup)()
 	r := running{ChainID: node.Status().ChainID, APIURL: nt.scheme("public") + "://" + apiL.Addr().String(),
 		AgencyURL: nt.scheme("agency") + "://" + agencyL.Addr().String()}
 	if metricsL != nil {

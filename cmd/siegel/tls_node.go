@@ -119,12 +119,43 @@ func (n *nodeTLS) reloadAll(force bool) {
 	}
 }
 
-// watch reloads the certificate files on SIGHUP and when they change (checked every interval), until
-// the returned function is called. SIGHUP is taken even without TLS, so that a reload never stops the
-// node (systemd counts a death by SIGHUP as a clean exit, and would not restart it).
-func (n *nodeTLS) watch(interval time.Duration) (stop func()) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
+// earlySIGHUP holds a SIGHUP that reached a node command before its node could reload anything
+// (catchSIGHUP, called by main). Nil when main did not catch SIGHUP (tests that call runNode).
+var earlySIGHUP chan os.Signal
+
+// catchSIGHUP takes SIGHUP from now until the process ends and queues it for the node's TLS reload.
+// main calls it first thing for the node commands (start, dev): Go's default for SIGHUP is to exit,
+// and systemd counts a death by SIGHUP as a clean exit and would not restart the node, so a
+// `systemctl reload siegel` during start-up (store open, handshake, block replay) must not kill it.
+func catchSIGHUP() {
+	earlySIGHUP = make(chan os.Signal, 1)
+	signal.Notify(earlySIGHUP, syscall.SIGHUP)
+}
+
+// notifySIGHUP returns a channel that receives the SIGHUPs from now on, one already in it if the
+// process got one since catchSIGHUP; stop ends the delivery to this channel. Several reloads asked
+// before they can be done are done once.
+func notifySIGHUP() (hup <-chan os.Signal, stop func()) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGHUP)
+	if earlySIGHUP != nil {
+		select {
+		case s := <-earlySIGHUP:
+			select {
+			case c <- s:
+			default: // one arrived since Notify: it is queued already
+			}
+		default:
+		}
+	}
+	return c, func() { signal.Stop(c) }
+}
+
+// watch reloads the certificate files on each SIGHUP received on hup (nil: none) and when they change
+// (checked every interval), until the returned function is called. A SIGHUP queued in hup before watch
+// is called (during start-up) is applied at once. The node takes SIGHUP even without TLS, so that a
+// reload never stops it.
+func (n *nodeTLS) watch(interval time.Duration, hup <-chan os.Signal) (stop func()) {
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
@@ -146,7 +177,6 @@ func (n *nodeTLS) watch(interval time.Duration) (stop func()) {
 		}
 	}()
 	return func() {
-		signal.Stop(hup)
 		close(quit)
 		<-done
 	}

@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// TestTLSReload changes a listener's files under a running watch: a new certificate and key are served
-// once both are in place, a key that does not fit is reported once and changes nothing, and a new client
+// TestTLSReload changes a listener's files, first check by check, then under a running watch: a new
+// certificate and key are served once both are in place and unchanged over one check, a key that does not fit is reported once and changes nothing, and a new client
 // CA decides from the next handshake on whom the listener lets in.
 func TestTLSReload(t *testing.T) {
 	home := t.TempDir()
@@ -37,7 +37,39 @@ func TestTLSReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	l := nt.listener("agency")
-	stop := nt.watch(20 * time.Millisecond)
+	serving := func() string { return l.cur.Load().cert.Leaf.Subject.CommonName }
+	failed := func() int {
+		return len(find(logs.records(t), "TLS reload failed: the listener keeps serving the certificate it had", func(r map[string]any) bool {
+			return strings.Contains(r["err"].(string), "does not hold the private key")
+		}))
+	}
+	loaded := func() int { return len(find(logs.records(t), "TLS certificate loaded", nil)) }
+
+	// Written one after the other, a certificate and key are never loaded half-way: a check loads only
+	// files that were the same at the check before. The checks are called here one by one (no watch
+	// runs yet), as the ticker would call them.
+	check := func(step string, wantServing string, wantLoaded int) {
+		t.Helper()
+		nt.reloadAll(false)
+		if serving() != wantServing || loaded() != wantLoaded || failed() != 0 {
+			t.Fatalf("%s: serving %s, %d loads logged, %d failed reloads; want %s, %d, 0\n%s",
+				step, serving(), loaded(), failed(), wantServing, wantLoaded, logs.String())
+		}
+	}
+	check("files unchanged since the start", "reload-1", 1)
+	copyFile(t, cert2, certFile)
+	check("new certificate written, old key still there", "reload-1", 1)
+	copyFile(t, key2, keyFile)
+	check("new key written: the files changed since the last check", "reload-1", 1)
+	check("the new pair unchanged over one check", "reload-2", 2)
+	check("nothing changed since", "reload-2", 2)
+	// Back to the first pair, for the rest of the test.
+	copyFile(t, cert1, certFile)
+	copyFile(t, key1, keyFile)
+	check("first pair written", "reload-2", 2)
+	check("first pair unchanged over one check", "reload-1", 3)
+
+	stop := nt.watch(20*time.Millisecond, nil)
 	defer stop()
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
@@ -58,7 +90,6 @@ func TestTLSReload(t *testing.T) {
 		}
 		return err
 	}
-	serving := func() string { return l.cur.Load().cert.Leaf.Subject.CommonName }
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(10 * time.Millisecond) {
@@ -74,20 +105,10 @@ func TestTLSReload(t *testing.T) {
 		t.Fatal("a client of CA 2 got in before CA 2 was added")
 	}
 
-	// A new certificate and key.
+	// A new certificate and key, under the watch.
 	copyFile(t, cert2, certFile)
 	copyFile(t, key2, keyFile)
 	waitFor("the new certificate served", func() bool { return serving() == "reload-2" })
-
-	// Written one after the other, the certificate and key were never loaded half-way.
-	failed := func() int {
-		return len(find(logs.records(t), "TLS reload failed: the listener keeps serving the certificate it had", func(r map[string]any) bool {
-			return strings.Contains(r["err"].(string), "does not hold the private key")
-		}))
-	}
-	if n := failed(); n != 0 {
-		t.Errorf("%d failed reloads while the files were replaced", n)
-	}
 
 	// The key of another certificate: reported once, the current pair stays.
 	copyFile(t, key1, keyFile)
@@ -102,8 +123,8 @@ func TestTLSReload(t *testing.T) {
 	copyFile(t, key2, keyFile)
 	// Same files as served: nothing to do, nothing logged.
 	time.Sleep(100 * time.Millisecond)
-	if n := len(find(logs.records(t), "TLS certificate loaded", nil)); n != 2 {
-		t.Errorf("%d loads logged, want 2 (start and reload-2)", n)
+	if n := loaded(); n != 4 {
+		t.Errorf("%d loads logged, want 4 (start, reload-2, reload-1 by the checks above, reload-2 by the watch)", n)
 	}
 
 	// A bundle of both CAs, then CA 2 alone.

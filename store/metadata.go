@@ -52,10 +52,17 @@ func (s *Store) Metadata(doc [32]byte) (raw []byte, found bool, err error) {
 	return raw, true, nil
 }
 
-// HasMetadata reports whether a metadata message is stored for doc.
+// HasMetadata reports whether a metadata message is stored for doc. Gossip asks it for every
+// announced document, so it does not copy the value out as Metadata does.
 func (s *Store) HasMetadata(doc [32]byte) (bool, error) {
-	_, found, err := s.Metadata(doc)
-	return found, err
+	_, closer, err := s.db.Get(key(pMetadata, doc[:]))
+	switch {
+	case errors.Is(err, pebble.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("store: metadata of %x: %w", doc[:8], err)
+	}
+	return true, closer.Close()
 }
 
 // PutMetadata stores raw as the metadata message of doc. The caller has checked it against the chain.

@@ -92,6 +92,9 @@ func TestMetadataPutGetWipe(t *testing.T) {
 	if n, err := s.MetadataCount(); n != 2 || err != nil {
 		t.Fatalf("count %d, %v; want 2", n, err)
 	}
+	if has, err := s.HasMetadata(d2); !has || err != nil {
+		t.Fatalf("before wipe: has %v, %v", has, err)
+	}
 	if err := s.WipeMetadata(); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -174,7 +175,7 @@ func (a *App) CheckTx(_ context.Context, req *abci.RequestCheckTx) (*abci.Respon
 		rej, err = a.recheck(req.Tx, height)
 	} else {
 		err = a.withReader(func(st state) (err error) {
-			_, rej, err = a.check(st, req.Tx, height, newOverlay())
+			_, rej, err = a.check(st, req.Tx, sha256.Sum256(req.Tx), height, newOverlay())
 			return err
 		})
 	}
@@ -215,7 +216,7 @@ func (a *App) PrepareProposal(_ context.Context, req *abci.RequestPrepareProposa
 	}
 	err = a.withReader(func(st state) error {
 		for _, raw := range req.Txs {
-			c, rej, err := a.check(st, raw, uint64(req.Height), ov)
+			c, rej, err := a.check(st, raw, sha256.Sum256(raw), uint64(req.Height), ov)
 			if err != nil {
 				return err
 			}

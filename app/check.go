@@ -1,7 +1,6 @@
 package app
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -78,10 +77,10 @@ type checked struct {
 	effects  *effects
 }
 
-// check decides whether raw may be included in a block at height, given committed state and the
-// overlay of the block so far. The order of the checks is fixed, so every node reports the same code.
+// check decides whether raw, whose SHA-256 is txHash, may be included in a block at height, given
+// committed state and the overlay of the block so far. The order of the checks is fixed, so every node reports the same code.
 // An error (as opposed to a rejection) means the store failed: the caller must not guess a verdict.
-func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked, *rejection, error) {
+func (a *App) check(st state, raw []byte, txHash [32]byte, height uint64, ov *overlay) (*checked, *rejection, error) {
 	t, err := tx.Decode(raw)
 	switch {
 	case errors.Is(err, tx.ErrOversized):
@@ -116,11 +115,11 @@ func (a *App) check(st state, raw []byte, height uint64, ov *overlay) (*checked,
 		}
 		c.agency = ag
 	}
-	if h := sha256.Sum256(raw); !a.sigs.has(h) {
+	if !a.sigs.has(txHash) {
 		if err := t.Verify(); err != nil {
 			return nil, reject(tx.CodeBadSignature, "signature does not verify for key %x", t.Signer), nil
 		}
-		a.sigs.add(h)
+		a.sigs.add(txHash)
 	}
 	nk := nonceKey{t.Signer, t.Nonce}
 	if _, dup := ov.nonces[nk]; dup {

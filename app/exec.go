@@ -112,7 +112,7 @@ func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pe
 		if i == 0 && tx.PeekKind(raw) == tx.KindCheckpointSigs {
 			p.block.Signed, rej, err = a.checkSignatures(raw, height)
 		} else {
-			c, rej, err = a.check(st, raw, height, ov)
+			c, rej, err = a.check(st, raw, txHash, height, ov)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("tx %d: %w", i, err)

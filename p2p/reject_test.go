@@ -11,6 +11,37 @@ import (
 	"github.com/siegel-notary/siegel/app/tx"
 )
 
+// newSender connects a raw peer to judge and waits until it sees judge in the topic.
+func newSender(t *testing.T, judge *testNode) *rawPeer {
+	t.Helper()
+	sender := newRawPeer(t)
+	sender.connect(t, judge.Node)
+	waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
+		return len(sender.ps.ListPeers(Topic(testChainID))) == 1
+	})
+	return sender
+}
+
+// newWarmSender is newSender, then shows that valid messages from the sender reach behind through judge.
+func newWarmSender(t *testing.T, label string, judge *testNode, behind *rawPeer) *rawPeer {
+	t.Helper()
+	sender := newSender(t, judge)
+	warmUp(t, label, judge.chain.commitMeta,
+		func(m *tx.Metadata) { sender.publish(t, m.Encode()) },
+		func(m *tx.Metadata) bool { return behind.received(m.Encode()) })
+	return sender
+}
+
+// startJudge starts a node with a raw peer behind it and a warmed-up sender in front.
+func startJudge(t *testing.T, label string) (chain *fakeChain, judge *testNode, behind, sender *rawPeer) {
+	t.Helper()
+	chain = newChain()
+	judge = startNode(t, testConfig(label), chain, nil)
+	behind = newRawPeer(t)
+	behind.connect(t, judge.Node)
+	return chain, judge, behind, newWarmSender(t, label, judge, behind)
+}
+
 // TestRejections has a misbehaving peer send each kind of invalid message to a node with a third peer
 // behind it. The node must reject it (counted by reason), must not store or forward it, and the
 // sender's score at the node must fall below zero. Each case has its own sender, which first sends a
@@ -72,14 +103,7 @@ func TestRejections(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			sender := newRawPeer(t)
-			sender.connect(t, judge.Node)
-			waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
-				return len(sender.ps.ListPeers(Topic(testChainID))) == 1
-			})
-			warmUp(t, fmt.Sprint("control ", i), chain.commitMeta,
-				func(m *tx.Metadata) { sender.publish(t, m.Encode()) },
-				func(m *tx.Metadata) bool { return behind.received(m.Encode()) })
+			sender := newWarmSender(t, fmt.Sprint("control ", i), judge, behind)
 
 			before := judge.metrics.rejectedFor(tc.want)
 			sender.publish(t, tc.raw)
@@ -116,18 +140,7 @@ func TestRejections(t *testing.T) {
 // that governance no longer lets the agency issue, may have been valid when it was published: from a
 // peer it is ignored (not stored, not forwarded, no penalty); the agency's own publish is refused.
 func TestPastGovernanceIgnored(t *testing.T) {
-	chain := newChain()
-	judge := startNode(t, testConfig("governance"), chain, nil)
-	behind := newRawPeer(t)
-	behind.connect(t, judge.Node)
-	sender := newRawPeer(t)
-	sender.connect(t, judge.Node)
-	waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
-		return len(sender.ps.ListPeers(Topic(testChainID))) == 1
-	})
-	warmUp(t, "governance", chain.commitMeta,
-		func(m *tx.Metadata) { sender.publish(t, m.Encode()) },
-		func(m *tx.Metadata) bool { return behind.received(m.Encode()) })
+	chain, judge, behind, sender := startJudge(t, "governance")
 
 	retired := metaBy("retired-key", "land-registry", landOldKey) // anchored by landKey
 	chain.commitMeta(retired)
@@ -172,18 +185,7 @@ func TestPastGovernanceIgnored(t *testing.T) {
 // few (an honest node does when an agency publishes there what this node has already); beyond
 // replayAllowance a minute they are rejected and cost the sender score. None is forwarded.
 func TestReplaysBeyondAllowance(t *testing.T) {
-	chain := newChain()
-	judge := startNode(t, testConfig("replays"), chain, nil)
-	behind := newRawPeer(t)
-	behind.connect(t, judge.Node)
-	sender := newRawPeer(t)
-	sender.connect(t, judge.Node)
-	waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
-		return len(sender.ps.ListPeers(Topic(testChainID))) == 1
-	})
-	warmUp(t, "replays", chain.commitMeta,
-		func(m *tx.Metadata) { sender.publish(t, m.Encode()) },
-		func(m *tx.Metadata) bool { return behind.received(m.Encode()) })
+	chain, judge, behind, sender := startJudge(t, "replays")
 	var old []*tx.Metadata
 	for i := range replayAllowance + 1 {
 		m := meta(fmt.Sprint("stored-long-ago-", i))
@@ -249,19 +251,7 @@ func TestRecentSet(t *testing.T) {
 // (the copy of a message the node just fetched by catch-up, say). A copy of a message stored long ago
 // is a replay: TestRejections.
 func TestReplayIgnored(t *testing.T) {
-	chain := newChain()
-	judge := startNode(t, testConfig("replay"), chain, nil)
-	behind := newRawPeer(t)
-	behind.connect(t, judge.Node)
-	sender := newRawPeer(t)
-	sender.connect(t, judge.Node)
-	waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
-		return len(sender.ps.ListPeers(Topic(testChainID))) == 1
-	})
-
-	warmUp(t, "replay", chain.commitMeta,
-		func(m *tx.Metadata) { sender.publish(t, m.Encode()) },
-		func(m *tx.Metadata) bool { return behind.received(m.Encode()) })
+	chain, judge, behind, sender := startJudge(t, "replay")
 	m := meta("replayed")
 	chain.commitMeta(m)
 	sender.publish(t, m.Encode())
@@ -307,11 +297,7 @@ func TestExpiredWhileCatchingUp(t *testing.T) {
 	cfg := testConfig("catching-up")
 	cfg.PendingTTL = 300 * time.Millisecond
 	judge := startNode(t, cfg, chain, nil)
-	sender := newRawPeer(t)
-	sender.connect(t, judge.Node)
-	waitFor(t, 10*time.Second, "the sender to see the node in the topic", func() bool {
-		return len(sender.ps.ListPeers(Topic(testChainID))) == 1
-	})
+	sender := newSender(t, judge)
 	sender.publish(t, meta("later").Encode())
 	waitFor(t, 5*time.Second, "the message to expire", func() bool { return judge.metrics.ignoredFor(ReasonExpired) == 1 })
 	time.Sleep(3 * cfg.scoreInspect)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"regexp"
 	"unicode"
 	"unicode/utf8"
 
@@ -100,8 +99,6 @@ func (c *Consortium) validate(agencyKeys map[store.Key]string) error {
 // ErrGenesis is returned for an app_state that cannot start a chain.
 var ErrGenesis = errors.New("app: invalid genesis")
 
-var agencyIDPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,63}$`)
-
 // MaxAgencyNameLen bounds an agency's display name, in bytes.
 const MaxAgencyNameLen = 200
 
@@ -158,7 +155,7 @@ func (g Genesis) Validate() error {
 
 // ValidateAgencyID checks an agency ID: 1 to 64 characters of a-z, 0-9 and '-', not starting with '-'.
 func ValidateAgencyID(id string) error {
-	if !agencyIDPattern.MatchString(id) {
+	if !tx.ValidAgencyID(id) {
 		return fmt.Errorf("agency ID %q must be 1 to 64 characters of a-z, 0-9 and '-', not starting with '-'", id)
 	}
 	return nil

@@ -80,17 +80,7 @@ const (
 )
 
 // ValidDocType reports whether s is a document type name: 1 to 64 characters of a-z, 0-9, '.', '_', '-'.
-func ValidDocType(s string) bool {
-	if s == "" || len(s) > MaxDocTypeLen {
-		return false
-	}
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+func ValidDocType(s string) bool { return validName(s, MaxDocTypeLen, "._-") }
 
 // MaxKeysPerAgency bounds the keys registered at once.
 const MaxKeysPerAgency = 16

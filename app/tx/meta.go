@@ -218,7 +218,7 @@ func (m *Metadata) Check() error {
 			return fmt.Errorf("%w: chain ID is not printable ASCII", ErrMalformed)
 		}
 	}
-	if !validAgencyID(m.AgencyID) {
+	if !ValidAgencyID(m.AgencyID) {
 		return fmt.Errorf("%w: agency ID %q", ErrMalformed, m.AgencyID)
 	}
 	if m.Visibility != Public && m.Visibility != Restricted {
@@ -303,26 +303,21 @@ func DecodeMeta(b []byte) (*Metadata, error) {
 // EqualMeta reports whether two metadata messages encode to the same bytes.
 func EqualMeta(a, b *Metadata) bool { return bytes.Equal(a.Encode(), b.Encode()) }
 
-// validAgencyID is the rule of app.ValidateAgencyID: 1 to 64 characters of a-z, 0-9 and '-', not
-// starting with '-'.
-func validAgencyID(s string) bool {
-	if s == "" || len(s) > MaxAgencyIDBytes || s[0] == '-' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
-		}
-	}
-	return true
+// ValidAgencyID reports whether s is an agency ID: 1 to 64 characters of a-z, 0-9 and '-', not
+// starting with '-'. It is the rule of app.ValidateAgencyID.
+func ValidAgencyID(s string) bool {
+	return s != "" && s[0] != '-' && validName(s, MaxAgencyIDBytes, "-")
 }
 
-func validMetaKey(s string) bool {
-	if s == "" || len(s) > MaxMetaKeyLen {
+func validMetaKey(s string) bool { return validName(s, MaxMetaKeyLen, "_") }
+
+// validName reports whether s is 1 to max bytes of a-z, 0-9 and the bytes of extra.
+func validName(s string, max int, extra string) bool {
+	if s == "" || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.IndexByte(extra, c) >= 0) {
 			return false
 		}
 	}

@@ -40,10 +40,7 @@ func ReadCommit(dir string) (Commit, error) {
 		return Commit{}, fmt.Errorf("%w (%s): %v", ErrLocked, dir, err)
 	}
 	defer lock.Close()
-	// The comparer must be Open's: same name and Split.
-	cmp := *pebble.DefaultComparer
-	cmp.Split = func(k []byte) int { return len(k) }
-	opts := &pebble.Options{ReadOnly: true, Lock: lock, Comparer: &cmp, Logger: quietLogger{}, ErrorIfNotExists: true}
+	opts := &pebble.Options{ReadOnly: true, Lock: lock, Comparer: keyComparer(), Logger: quietLogger{}, ErrorIfNotExists: true}
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
 		return Commit{}, fmt.Errorf("store: open %s read-only: %w", dir, err)

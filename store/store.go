@@ -175,6 +175,15 @@ type Store struct {
 	docs  *docFilter
 }
 
+// keyComparer makes every key its own prefix: point lookups (Get, also through a Reader's snapshot) then
+// use the bloom filters. It keeps the default comparer's name and ordering, so existing stores open as
+// before. Every Open of a store must use it.
+func keyComparer() *pebble.Comparer {
+	cmp := *pebble.DefaultComparer
+	cmp.Split = func(k []byte) int { return len(k) }
+	return &cmp
+}
+
 // Open opens or creates the store in dir.
 func Open(dir string, o Options) (*Store, error) {
 	if o.CacheBytes == 0 {
@@ -182,15 +191,11 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	// Every key is its own prefix: point lookups (Get, also through a Reader's snapshot) then use the
-	// bloom filters. The comparer keeps its name and ordering, so existing stores open as before.
-	cmp := *pebble.DefaultComparer
-	cmp.Split = func(k []byte) int { return len(k) }
 	// Each block rewrites the upper levels of the authenticated map: in a 64 MiB memtable (Pebble's
 	// default is 4 MiB) a node rewritten by the next blocks is replaced before it is flushed, instead of
 	// being flushed and compacted away later. BenchmarkValidatorPipeline: 50-54 instead of 61-68 us of
 	// CPU per anchor (docs/PERFORMANCE.md).
-	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: &cmp, MemTableSize: 64 << 20}
+	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: keyComparer(), MemTableSize: 64 << 20}
 	// Most lookups on the write path are for keys that do not exist (a new hash, a fresh nonce): bloom
 	// filters answer those without reading data blocks.
 	opts.Levels = make([]pebble.LevelOptions, 7)

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/siegel-notary/siegel/consensus"
 	"github.com/spf13/cobra"
 )
 
@@ -222,14 +223,14 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 		return nil, err
 	}
 	for _, name := range configFiles {
-		if err := copyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
+		if err := consensus.CopyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
 			return nil, fmt.Errorf("copy config/%s: %w", name, err)
 		}
 	}
 	var gossipID string
 	if gossipKey != "" {
 		dst := filepath.Join(dir, "config", gossipKeyName)
-		if err := copyNewFile(gossipKey, dst); err != nil {
+		if err := consensus.CopyNewFile(gossipKey, dst); err != nil {
 			return nil, fmt.Errorf("copy config/%s: %w", gossipKeyName, err)
 		}
 		if gossipID, err = gossipPeerID(dst); err != nil {
@@ -401,21 +402,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// copyNewFile copies src to dst, which must not exist, with mode 0600, and syncs it.
-func copyNewFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	return errors.Join(err, out.Sync(), out.Close())
 }
 
 // syncDir makes a rename in dir durable, as far as the file system allows.

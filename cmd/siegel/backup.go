@@ -57,10 +57,9 @@ func requiredConfigFiles(fullNode bool) []string {
 	return names
 }
 
-// backupManifest describes a backup file: what the node was when the copy was taken, and every file
-// with its size and SHA-256.
-type backupManifest struct {
-	Format  string `json:"format"`
+// backupNode is what the node was when a backup's copy was taken: the node answers POST /v1/backup
+// with it (backupTaken), and the manifest records it.
+type backupNode struct {
 	Version string `json:"version"` // of the node that took it
 	ChainID string `json:"chain_id"`
 	NodeID  string `json:"node_id"`
@@ -68,15 +67,22 @@ type backupManifest struct {
 	Height    int64     `json:"height"`
 	AppHash   string    `json:"app_hash"`
 	BlockTime time.Time `json:"block_time"`
-	Created   time.Time `json:"created"`
 	// The validator of this home, whether it is in the validator set after Height, and that set's size.
 	ValidatorAddress string `json:"validator_address"`
 	InValidatorSet   bool   `json:"in_validator_set"`
 	Validators       int    `json:"validators"`
 	// FullNode: the home is a full node's (a read replica, siegel.toml full_node = true), which has no
 	// validator key nor sign state.
-	FullNode bool         `json:"full_node,omitempty"`
-	Files    []backupFile `json:"files"`
+	FullNode bool `json:"full_node,omitempty"`
+}
+
+// backupManifest describes a backup file: what the node was when the copy was taken, and every file
+// with its size and SHA-256.
+type backupManifest struct {
+	Format string `json:"format"`
+	backupNode
+	Created time.Time    `json:"created"`
+	Files   []backupFile `json:"files"`
 }
 
 type backupFile struct {
@@ -237,12 +243,7 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 			return nil, fmt.Errorf("config/%s: %w", gossipKeyName, err)
 		}
 	}
-	m := &backupManifest{
-		Format: backupFormat, Version: t.Version, ChainID: t.ChainID, NodeID: t.NodeID,
-		Height: t.Height, AppHash: t.AppHash, BlockTime: t.BlockTime, Created: t.Taken,
-		ValidatorAddress: t.ValidatorAddress, InValidatorSet: t.InValidatorSet, Validators: t.Validators,
-		FullNode: t.FullNode,
-	}
+	m := &backupManifest{Format: backupFormat, backupNode: t.backupNode, Created: t.Taken}
 	if m.Files, err = hashTree(dir); err != nil {
 		return nil, err
 	}

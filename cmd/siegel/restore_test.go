@@ -69,8 +69,9 @@ func newSyntheticBackup() *syntheticBackup {
 	s.files["data/siegel/000001.log"] = []byte("siegel")
 	s.files["data/blockstore.db/000001.log"] = []byte("blocks")
 	s.files["data/state.db/000001.log"] = []byte("state")
-	s.m = backupManifest{Format: backupFormat, Version: "test", ChainID: "siegel-test", NodeID: "abc", Height: 5,
-		AppHash: strings.Repeat("ab", 32), Created: time.Unix(1e9, 0).UTC()}
+	s.m = backupManifest{Format: backupFormat,
+		backupNode: backupNode{Version: "test", ChainID: "siegel-test", NodeID: "abc", Height: 5, AppHash: strings.Repeat("ab", 32)},
+		Created:    time.Unix(1e9, 0).UTC()}
 	s.relist()
 	return s
 }

@@ -248,7 +248,7 @@ func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 	// nothing signs while Commit runs. A full node has no validator, so no sign state to keep (its
 	// signer lives in memory and signs nothing; a file left in its home is not its own).
 	if !n.fullNode {
-		if err := copyFile(n.n.Config().PrivValidatorStateFile(), filepath.Join(r.dir, PrivValidatorStateFile)); err != nil {
+		if err := CopyNewFile(n.n.Config().PrivValidatorStateFile(), filepath.Join(r.dir, PrivValidatorStateFile)); err != nil {
 			return info, fmt.Errorf("consensus: backup: validator state: %w", err)
 		}
 	}
@@ -264,8 +264,8 @@ func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 	return info, nil
 }
 
-// copyFile copies src to dst (which must not exist) and syncs it.
-func copyFile(src, dst string) error {
+// CopyNewFile copies src to dst, which must not exist, with mode 0600, and syncs it.
+func CopyNewFile(src, dst string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err

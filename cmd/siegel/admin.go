@@ -109,19 +109,9 @@ type backupRequest struct {
 
 // backupTaken is the answer to POST /v1/backup.
 type backupTaken struct {
-	Version          string    `json:"version"`
-	ChainID          string    `json:"chain_id"`
-	NodeID           string    `json:"node_id"`
-	Height           int64     `json:"height"`
-	AppHash          string    `json:"app_hash"`
-	BlockTime        time.Time `json:"block_time"`
-	Taken            time.Time `json:"taken"`
-	ValidatorAddress string    `json:"validator_address"`
-	InValidatorSet   bool      `json:"in_validator_set"`
-	Validators       int       `json:"validators"`
-	// FullNode: the node runs as a full node (read replica); the copy holds no validator sign state.
-	FullNode  bool     `json:"full_node,omitempty"`
-	Databases []string `json:"databases"`
+	backupNode
+	Taken     time.Time `json:"taken"`
+	Databases []string  `json:"databases"`
 	// Pause is how long the copy held up consensus (inside Commit).
 	Pause time.Duration `json:"pause_ns"`
 }
@@ -233,10 +223,13 @@ func takeBackup(ctx context.Context, node *consensus.Node, st *store.Store, dir 
 		return backupTaken{}, fmt.Errorf("backup: the application is at height %d but the block store at %d", app.Height, info.Height)
 	}
 	return backupTaken{
-		Version: version, ChainID: info.ChainID, NodeID: info.NodeID,
-		Height: info.Height, AppHash: hex.EncodeToString(app.AppHash), BlockTime: info.BlockTime.UTC(), Taken: info.Taken,
-		ValidatorAddress: info.ValidatorAddress, InValidatorSet: info.InValidatorSet, Validators: info.Validators,
-		FullNode: info.FullNode, Databases: info.Databases, Pause: info.Pause,
+		backupNode: backupNode{
+			Version: version, ChainID: info.ChainID, NodeID: info.NodeID,
+			Height: info.Height, AppHash: hex.EncodeToString(app.AppHash), BlockTime: info.BlockTime.UTC(),
+			ValidatorAddress: info.ValidatorAddress, InValidatorSet: info.InValidatorSet, Validators: info.Validators,
+			FullNode: info.FullNode,
+		},
+		Taken: info.Taken, Databases: info.Databases, Pause: info.Pause,
 	}, nil
 }
 

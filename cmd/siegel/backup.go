@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/siegel-notary/siegel/consensus"
 	"github.com/spf13/cobra"
 )
 
@@ -56,10 +57,9 @@ func requiredConfigFiles(fullNode bool) []string {
 	return names
 }
 
-// backupManifest describes a backup file: what the node was when the copy was taken, and every file
-// with its size and SHA-256.
-type backupManifest struct {
-	Format  string `json:"format"`
+// backupNode is what the node was when a backup's copy was taken: the node answers POST /v1/backup
+// with it (backupTaken), and the manifest records it.
+type backupNode struct {
 	Version string `json:"version"` // of the node that took it
 	ChainID string `json:"chain_id"`
 	NodeID  string `json:"node_id"`
@@ -67,15 +67,22 @@ type backupManifest struct {
 	Height    int64     `json:"height"`
 	AppHash   string    `json:"app_hash"`
 	BlockTime time.Time `json:"block_time"`
-	Created   time.Time `json:"created"`
 	// The validator of this home, whether it is in the validator set after Height, and that set's size.
 	ValidatorAddress string `json:"validator_address"`
 	InValidatorSet   bool   `json:"in_validator_set"`
 	Validators       int    `json:"validators"`
 	// FullNode: the home is a full node's (a read replica, siegel.toml full_node = true), which has no
 	// validator key nor sign state.
-	FullNode bool         `json:"full_node,omitempty"`
-	Files    []backupFile `json:"files"`
+	FullNode bool `json:"full_node,omitempty"`
+}
+
+// backupManifest describes a backup file: what the node was when the copy was taken, and every file
+// with its size and SHA-256.
+type backupManifest struct {
+	Format string `json:"format"`
+	backupNode
+	Created time.Time    `json:"created"`
+	Files   []backupFile `json:"files"`
 }
 
 type backupFile struct {
@@ -222,26 +229,21 @@ func runBackup(ctx context.Context, home, out string) (*backupDone, error) {
 		return nil, err
 	}
 	for _, name := range configFiles {
-		if err := copyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
+		if err := consensus.CopyNewFile(filepath.Join(absHome, "config", name), filepath.Join(dir, "config", name)); err != nil {
 			return nil, fmt.Errorf("copy config/%s: %w", name, err)
 		}
 	}
 	var gossipID string
 	if gossipKey != "" {
 		dst := filepath.Join(dir, "config", gossipKeyName)
-		if err := copyNewFile(gossipKey, dst); err != nil {
+		if err := consensus.CopyNewFile(gossipKey, dst); err != nil {
 			return nil, fmt.Errorf("copy config/%s: %w", gossipKeyName, err)
 		}
 		if gossipID, err = gossipPeerID(dst); err != nil {
 			return nil, fmt.Errorf("config/%s: %w", gossipKeyName, err)
 		}
 	}
-	m := &backupManifest{
-		Format: backupFormat, Version: t.Version, ChainID: t.ChainID, NodeID: t.NodeID,
-		Height: t.Height, AppHash: t.AppHash, BlockTime: t.BlockTime, Created: t.Taken,
-		ValidatorAddress: t.ValidatorAddress, InValidatorSet: t.InValidatorSet, Validators: t.Validators,
-		FullNode: t.FullNode,
-	}
+	m := &backupManifest{Format: backupFormat, backupNode: t.backupNode, Created: t.Taken}
 	if m.Files, err = hashTree(dir); err != nil {
 		return nil, err
 	}
@@ -401,21 +403,6 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
-}
-
-// copyNewFile copies src to dst, which must not exist, with mode 0600, and syncs it.
-func copyNewFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	return errors.Join(err, out.Sync(), out.Close())
 }
 
 // syncDir makes a rename in dir durable, as far as the file system allows.

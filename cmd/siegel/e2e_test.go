@@ -128,6 +128,29 @@ func (pn *procNet) checkpointHash(i int, h uint64) (string, error) {
 	return fmt.Sprintf("%x", ch), nil
 }
 
+// catchUp waits, up to within, until node i reaches the height node j is at now, and returns it.
+func (pn *procNet) catchUp(t *testing.T, i, j int, within time.Duration) uint64 {
+	t.Helper()
+	top, err := pn.height(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pn.waitHeight(t, i, top, within)
+	return top
+}
+
+// sameCheckpoints fails unless nodes a and b have the same checkpoint at every height below end.
+func (pn *procNet) sameCheckpoints(t *testing.T, a, b int, end uint64) {
+	t.Helper()
+	for hh := uint64(1); hh < end; hh++ {
+		ca, err1 := pn.checkpointHash(a, hh)
+		cb, err2 := pn.checkpointHash(b, hh)
+		if err1 != nil || err2 != nil || ca != cb {
+			t.Fatalf("checkpoint %d: node%d %s (%v), node%d %s (%v)", hh, a, ca, err1, b, cb, err2)
+		}
+	}
+}
+
 // load anchors batches of fresh hashes through the agency APIs of the given nodes (with failover)
 // until ctx ends, and returns every result the clients were told is committed.
 func (pn *procNet) load(ctx context.Context, t *testing.T, nodes []int, batch int, every time.Duration) []anchorResult {
@@ -257,13 +280,7 @@ func TestE2EHaltAndResume(t *testing.T) {
 	pn.start(t, 2)
 	pn.start(t, 3)
 	pn.waitHeight(t, 0, h2+3, 60*time.Second)
-	for hh := uint64(1); hh <= h2; hh++ {
-		a, err1 := pn.checkpointHash(0, hh)
-		b, err2 := pn.checkpointHash(3, hh)
-		if err1 != nil || err2 != nil || a != b {
-			t.Fatalf("checkpoint %d: node0 %s (%v), node3 %s (%v)", hh, a, err1, b, err2)
-		}
-	}
+	pn.sameCheckpoints(t, 0, 3, h2+1)
 }
 
 // startWith starts node i with extra environment (the kill switch) and returns without waiting.
@@ -319,18 +336,7 @@ func TestE2ERepeatedCrashes(t *testing.T) {
 		t.Logf("round %d: killed at %s of block %d", r, point, at)
 	}
 	pn.start(t, 0)
-	top, err := pn.height(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pn.waitHeight(t, 0, top, 60*time.Second)
-	for hh := uint64(1); hh < top; hh++ {
-		a, err1 := pn.checkpointHash(0, hh)
-		b, err2 := pn.checkpointHash(1, hh)
-		if err1 != nil || err2 != nil || a != b {
-			t.Fatalf("checkpoint %d: node0 %s (%v), node1 %s (%v)", hh, a, err1, b, err2)
-		}
-	}
+	pn.sameCheckpoints(t, 0, 1, pn.catchUp(t, 0, 1, 60*time.Second))
 }
 
 // TestE2EWipedNodeRejoins: a validator whose data directory is wiped (all but its signing state, which
@@ -352,16 +358,5 @@ func TestE2EWipedNodeRejoins(t *testing.T) {
 		}
 	}
 	pn.start(t, 0)
-	top, err := pn.height(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pn.waitHeight(t, 0, top, 90*time.Second)
-	for hh := uint64(1); hh < top; hh++ {
-		a, err1 := pn.checkpointHash(0, hh)
-		b, err2 := pn.checkpointHash(2, hh)
-		if err1 != nil || err2 != nil || a != b {
-			t.Fatalf("checkpoint %d: node0 %s (%v), node2 %s (%v)", hh, a, err1, b, err2)
-		}
-	}
+	pn.sameCheckpoints(t, 0, 2, pn.catchUp(t, 0, 1, 90*time.Second))
 }

@@ -77,6 +77,19 @@ func (f joinFixture) mutateGenesis(t *testing.T, change func(map[string]any)) st
 	return p
 }
 
+// serveGenesis serves the fixture's genesis at /v1/genesis, as a node does, until the test ends.
+func (f joinFixture) serveGenesis(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/genesis" {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = w.Write(f.genesis)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 func sha256Hex(b []byte) string {
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:])
@@ -86,14 +99,7 @@ func sha256Hex(b []byte) string {
 // error that names it, and leaves nothing behind.
 func TestInitJoinErrors(t *testing.T) {
 	f := newJoinFixture(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/genesis" {
-			http.NotFound(w, r)
-			return
-		}
-		_, _ = w.Write(f.genesis)
-	}))
-	defer srv.Close()
+	srv := f.serveGenesis(t)
 	good := sha256Hex(f.genesis)
 	notJSON := filepath.Join(t.TempDir(), "genesis.json")
 	if err := os.WriteFile(notJSON, []byte("chain_id = siegel\n"), 0o600); err != nil {
@@ -205,14 +211,7 @@ func TestInitJoinErrors(t *testing.T) {
 // and a validator-to-be from a file; and siegel node-id's answers.
 func TestInitJoin(t *testing.T) {
 	f := newJoinFixture(t)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/v1/genesis" {
-			http.NotFound(w, r)
-			return
-		}
-		_, _ = w.Write(f.genesis)
-	}))
-	defer srv.Close()
+	srv := f.serveGenesis(t)
 
 	full := t.TempDir()
 	upper := strings.ToUpper(f.peers[:40]) + f.peers[40:] // IDs are compared lower-case by CometBFT

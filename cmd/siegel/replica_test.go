@@ -136,14 +136,7 @@ func waitCaughtUp(t *testing.T, ctx context.Context, c *api.Client, h uint64, wi
 // replica, following the change, still serves the validators' receipts byte for byte. Last, a second
 // replica starts from a copy of the first one's data directory and catches up from there.
 func TestReplicaServesSameAnswers(t *testing.T) {
-	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, nd := range spec.Nodes {
-		startNode(t, nd.Home, listenFlags{})
-	}
+	dir, spec := newTestnet(t, 4, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	key, err := loadKey(filepath.Join(dir, testnetKeyFile))

@@ -198,7 +198,7 @@ func runRestore(in, home, valState string, soleRewind bool) (res *restoreResult,
 		if err := os.Remove(dst); err != nil {
 			return nil, err
 		}
-		if err := copyNewFile(valState, dst); err != nil {
+		if err := consensus.CopyNewFile(valState, dst); err != nil {
 			return nil, fmt.Errorf("--validator-state: %w", err)
 		}
 		res.SignState, res.FromOriginal = original, true

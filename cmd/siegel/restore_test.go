@@ -69,8 +69,9 @@ func newSyntheticBackup() *syntheticBackup {
 	s.files["data/siegel/000001.log"] = []byte("siegel")
 	s.files["data/blockstore.db/000001.log"] = []byte("blocks")
 	s.files["data/state.db/000001.log"] = []byte("state")
-	s.m = backupManifest{Format: backupFormat, Version: "test", ChainID: "siegel-test", NodeID: "abc", Height: 5,
-		AppHash: strings.Repeat("ab", 32), Created: time.Unix(1e9, 0).UTC()}
+	s.m = backupManifest{Format: backupFormat,
+		backupNode: backupNode{Version: "test", ChainID: "siegel-test", NodeID: "abc", Height: 5, AppHash: strings.Repeat("ab", 32)},
+		Created:    time.Unix(1e9, 0).UTC()}
 	s.relist()
 	return s
 }
@@ -130,6 +131,14 @@ func (s *syntheticBackup) entries(t *testing.T) []archiveEntry {
 // TestRestoreRejects feeds restore broken and hostile backup files: each is refused with an error
 // that says what is wrong, and the target home is left as it was (absent, or empty).
 func TestRestoreRejects(t *testing.T) {
+	// withManifest is a synthetic validator's backup with its manifest changed by mutate.
+	withManifest := func(mutate func(m *backupManifest)) func(*testing.T) []byte {
+		return func(t *testing.T) []byte {
+			s := newSyntheticBackup()
+			mutate(&s.m)
+			return buildArchive(t, s.entries(t), nil)
+		}
+	}
 	cases := []struct {
 		name string
 		file func(t *testing.T) []byte
@@ -153,67 +162,47 @@ func TestRestoreRejects(t *testing.T) {
 			es[0].body = append(bytes.TrimSuffix(es[0].body, []byte("}")), []byte(`,"extra":1}`)...)
 			return buildArchive(t, es, nil)
 		}, `unknown field "extra"`},
-		{"other format", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Format = "siegel-backup/99"
-			return buildArchive(t, s.entries(t), nil)
-		}, `format "siegel-backup/99"`},
-		{"bad app hash", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.AppHash = "xyz"
-			return buildArchive(t, s.entries(t), nil)
-		}, "app hash"},
-		{"traversal in manifest", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[0].Path = "config/../../evil"
-			return buildArchive(t, s.entries(t), nil)
-		}, "not a clean relative path"},
-		{"absolute path in manifest", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[0].Path = "/etc/cron.d/evil"
-			return buildArchive(t, s.entries(t), nil)
-		}, "not a clean relative path"},
-		{"hidden path in manifest", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[len(s.m.Files)-1].Path = "data/state.db/.hidden"
-			return buildArchive(t, s.entries(t), nil)
-		}, "not a clean relative path"},
-		{"path outside the layout", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[0].Path = "config/evil.sh"
-			return buildArchive(t, s.entries(t), nil)
-		}, "not where a backup keeps files"},
-		{"nested path", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[len(s.m.Files)-1].Path = "data/state.db/sub/x"
-			return buildArchive(t, s.entries(t), nil)
-		}, "not where a backup keeps files"},
-		{"duplicate path", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files = append(s.m.Files, s.m.Files[0])
-			return buildArchive(t, s.entries(t), nil)
-		}, "listed twice"},
-		{"missing validator key", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			for i, f := range s.m.Files {
+		{"other format", withManifest(func(m *backupManifest) {
+			m.Format = "siegel-backup/99"
+		}), `format "siegel-backup/99"`},
+		{"bad app hash", withManifest(func(m *backupManifest) {
+			m.AppHash = "xyz"
+		}), "app hash"},
+		{"traversal in manifest", withManifest(func(m *backupManifest) {
+			m.Files[0].Path = "config/../../evil"
+		}), "not a clean relative path"},
+		{"absolute path in manifest", withManifest(func(m *backupManifest) {
+			m.Files[0].Path = "/etc/cron.d/evil"
+		}), "not a clean relative path"},
+		{"hidden path in manifest", withManifest(func(m *backupManifest) {
+			m.Files[len(m.Files)-1].Path = "data/state.db/.hidden"
+		}), "not a clean relative path"},
+		{"path outside the layout", withManifest(func(m *backupManifest) {
+			m.Files[0].Path = "config/evil.sh"
+		}), "not where a backup keeps files"},
+		{"nested path", withManifest(func(m *backupManifest) {
+			m.Files[len(m.Files)-1].Path = "data/state.db/sub/x"
+		}), "not where a backup keeps files"},
+		{"duplicate path", withManifest(func(m *backupManifest) {
+			m.Files = append(m.Files, m.Files[0])
+		}), "listed twice"},
+		{"missing validator key", withManifest(func(m *backupManifest) {
+			for i, f := range m.Files {
 				if f.Path == "config/priv_validator_key.json" {
-					s.m.Files = append(s.m.Files[:i], s.m.Files[i+1:]...)
+					m.Files = append(m.Files[:i], m.Files[i+1:]...)
 					break
 				}
 			}
-			return buildArchive(t, s.entries(t), nil)
-		}, "a home needs config/priv_validator_key.json"},
+		}), "a home needs config/priv_validator_key.json"},
 		{"validator without sign state", func(t *testing.T) []byte {
 			s := newSyntheticBackup()
 			delete(s.files, "data/priv_validator_state.json")
 			s.relist()
 			return buildArchive(t, s.entries(t), nil)
 		}, "a home needs data/priv_validator_state.json"},
-		{"validator marked a full node, with its key", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.FullNode = true
-			return buildArchive(t, s.entries(t), nil)
-		}, "yet lists config/priv_validator_key.json"},
+		{"validator marked a full node, with its key", withManifest(func(m *backupManifest) {
+			m.FullNode = true
+		}), "yet lists config/priv_validator_key.json"},
 		{"replica without its node key", func(t *testing.T) []byte {
 			s := newSyntheticReplicaBackup()
 			delete(s.files, "config/node_key.json")
@@ -227,16 +216,12 @@ func TestRestoreRejects(t *testing.T) {
 			s.relist()
 			return buildArchive(t, s.entries(t), nil)
 		}, `path "data/gossip.key" is not where a backup keeps files`},
-		{"huge declared size", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[0].Size = maxBackupFile
-			return buildArchive(t, s.entries(t), nil)
-		}, "free"},
-		{"size beyond the limit", func(t *testing.T) []byte {
-			s := newSyntheticBackup()
-			s.m.Files[0].Size = maxBackupFile + 1
-			return buildArchive(t, s.entries(t), nil)
-		}, "size 1099511627777"},
+		{"huge declared size", withManifest(func(m *backupManifest) {
+			m.Files[0].Size = maxBackupFile
+		}), "free"},
+		{"size beyond the limit", withManifest(func(m *backupManifest) {
+			m.Files[0].Size = maxBackupFile + 1
+		}), "size 1099511627777"},
 		{"wrong hash", func(t *testing.T) []byte {
 			s := newSyntheticBackup()
 			es := s.entries(t)

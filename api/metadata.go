@@ -61,15 +61,15 @@ var metadataRejections = map[string]string{
 	"doc_type":        "the agency may not issue documents of this type",
 }
 
-func metadataView(m *tx.Metadata) *MetadataView {
-	d := m.Digest()
+// metadataView is the view of m, whose digest (m.Digest()) the caller has at hand: it checked it.
+func metadataView(m *tx.Metadata, digest [32]byte) *MetadataView {
 	v := &MetadataView{
 		Hash:       hex.EncodeToString(m.DocHash[:]),
 		ChainID:    m.ChainID,
 		Agency:     m.AgencyID,
 		Signer:     hex.EncodeToString(m.Signer[:]),
 		Visibility: m.Visibility.String(),
-		Digest:     hex.EncodeToString(d[:]),
+		Digest:     hex.EncodeToString(digest[:]),
 		Fields:     make(map[string]string, len(m.Fields)),
 		Message:    m.Encode(),
 	}
@@ -100,7 +100,7 @@ func (v *MetadataView) Check(committed [32]byte) (*tx.Metadata, error) {
 	if err := m.Verify(); err != nil {
 		return nil, fmt.Errorf("metadata message: %w", err)
 	}
-	want := metadataView(m)
+	want := metadataView(m, committed)
 	switch {
 	case v.Hash != want.Hash:
 		return nil, fmt.Errorf("%w: hash", ErrMetaMismatch)
@@ -141,7 +141,7 @@ func (p *public) publicMetadata(doc, digest [32]byte) (*MetadataView, error) {
 		p.log.Error("stored metadata does not match its anchor", "doc", hex.EncodeToString(doc[:8]))
 		return nil, nil
 	}
-	return metadataView(m), nil
+	return metadataView(m, digest), nil
 }
 
 // publishMetadata takes a signed metadata message (the raw bytes, application/octet-stream, at most
@@ -224,7 +224,7 @@ func (a *agency) metadata(w http.ResponseWriter, r *http.Request) {
 		a.log.Error("stored metadata names another document", "doc", hex.EncodeToString(h[:8]))
 		writeError(w, http.StatusInternalServerError, "internal", "lookup failed")
 	default:
-		writeJSON(w, http.StatusOK, metadataView(m))
+		writeJSON(w, http.StatusOK, metadataView(m, m.Digest()))
 	}
 }
 

@@ -169,7 +169,7 @@ func TestPublicAnchorMetadata(t *testing.T) {
 func TestMetadataViewCheck(t *testing.T) {
 	m := testMeta(1, tx.Public, publicFields()...)
 	d := m.Digest()
-	good := metadataView(m)
+	good := metadataView(m, d)
 	if got, err := good.Check(d); err != nil || !tx.EqualMeta(got, m) {
 		t.Fatalf("Check of a good view: %v", err)
 	}

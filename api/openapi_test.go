@@ -162,45 +162,31 @@ func (d *oaDoc) schema(s *oaSchema) (*oaSchema, error) {
 }
 
 func (d *oaDoc) response(r *oaResponse) (*oaResponse, error) {
-	if r == nil || r.Ref == "" {
-		return r, nil
-	}
-	name, err := refName(r.Ref, "responses")
-	if err != nil {
-		return nil, err
-	}
-	if x, ok := d.Components.Responses[name]; ok && x.Ref == "" {
-		return x, nil
-	}
-	return nil, fmt.Errorf("unresolved response reference %q", r.Ref)
+	return resolveRef(r, "responses", d.Components.Responses, func(r *oaResponse) string { return r.Ref })
 }
 
 func (d *oaDoc) parameter(p *oaParameter) (*oaParameter, error) {
-	if p == nil || p.Ref == "" {
-		return p, nil
-	}
-	name, err := refName(p.Ref, "parameters")
-	if err != nil {
-		return nil, err
-	}
-	if x, ok := d.Components.Parameters[name]; ok && x.Ref == "" {
-		return x, nil
-	}
-	return nil, fmt.Errorf("unresolved parameter reference %q", p.Ref)
+	return resolveRef(p, "parameters", d.Components.Parameters, func(p *oaParameter) string { return p.Ref })
 }
 
 func (d *oaDoc) header(h *oaHeader) (*oaHeader, error) {
-	if h == nil || h.Ref == "" {
-		return h, nil
+	return resolveRef(h, "headers", d.Components.Headers, func(h *oaHeader) string { return h.Ref })
+}
+
+// resolveRef returns x, or the component of kind (e.g. "headers") in comps that x refers to when it is
+// a reference; a reference to a reference is not resolved.
+func resolveRef[T any](x *T, kind string, comps map[string]*T, ref func(*T) string) (*T, error) {
+	if x == nil || ref(x) == "" {
+		return x, nil
 	}
-	name, err := refName(h.Ref, "headers")
+	name, err := refName(ref(x), kind)
 	if err != nil {
 		return nil, err
 	}
-	if x, ok := d.Components.Headers[name]; ok && x.Ref == "" {
-		return x, nil
+	if c, ok := comps[name]; ok && ref(c) == "" {
+		return c, nil
 	}
-	return nil, fmt.Errorf("unresolved header reference %q", h.Ref)
+	return nil, fmt.Errorf("unresolved %s reference %q", strings.TrimSuffix(kind, "s"), ref(x))
 }
 
 var (

@@ -52,6 +52,19 @@ func documents(files, hashes []string) ([]document, error) {
 	return out, nil
 }
 
+// oneDocument is documents for the commands that take one FILE or one --hash (cobra bounds args to one).
+func oneDocument(args []string, hash string) (document, error) {
+	var hashes []string
+	if hash != "" {
+		hashes = []string{hash}
+	}
+	docs, err := documents(args, hashes)
+	if err != nil {
+		return document{}, err
+	}
+	return docs[0], nil
+}
+
 func hashFile(path string) ([32]byte, error) {
 	var h [32]byte
 	f, err := os.Open(path)

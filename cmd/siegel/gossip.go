@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -95,16 +94,15 @@ func (m metaStore) Put(doc [32]byte, raw []byte) error     { return m.st.PutMeta
 
 // gossipMetrics are the gossip's figures: siegel_p2p_peers, siegel_metadata_messages_total by result
 // (accepted, rejected, ignored) and reason (how it came for accepted ones, why otherwise),
-// siegel_metadata_pending, and the catch-up progress.
+// siegel_metadata_pending, and the catch-up progress. What catch-up fetched is
+// siegel_metadata_messages_total{result="accepted",reason="sync"}: p2p accepts with ViaSync only there.
 type gossipMetrics struct {
-	peers     prometheus.Gauge
-	messages  *prometheus.CounterVec
-	pending   prometheus.Gauge
-	missing   prometheus.Gauge
-	fetched   prometheus.Counter
-	rounds    *prometheus.CounterVec
-	stored    prometheus.GaugeFunc
-	lastCount atomic.Int64
+	peers    prometheus.Gauge
+	messages *prometheus.CounterVec
+	pending  prometheus.Gauge
+	missing  prometheus.Gauge
+	rounds   *prometheus.CounterVec
+	stored   prometheus.GaugeFunc
 }
 
 func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics {
@@ -118,8 +116,6 @@ func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics
 			Help: "Metadata messages waiting for their anchor to be committed."}),
 		missing: prometheus.NewGauge(prometheus.GaugeOpts{Name: "siegel_metadata_catchup_missing",
 			Help: "Anchors with a metadata digest whose metadata this node lacked in the last full catch-up round (every anchor; at start, when a peer connects, every 10 minutes), less those that round fetched."}),
-		fetched: prometheus.NewCounter(prometheus.CounterOpts{Name: "siegel_metadata_catchup_fetched_total",
-			Help: "Metadata messages fetched from peers by catch-up."}),
 		rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siegel_metadata_catchup_rounds_total",
 			Help: "Catch-up rounds finished, by kind (full: from the first anchor; incremental)."}, []string{"kind"}),
 	}
@@ -132,7 +128,7 @@ func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics
 			}
 			return float64(n)
 		})
-	reg.MustRegister(g.peers, g.messages, g.pending, g.missing, g.fetched, g.rounds, g.stored)
+	reg.MustRegister(g.peers, g.messages, g.pending, g.missing, g.rounds, g.stored)
 	for _, v := range []p2p.Via{p2p.ViaGossip, p2p.ViaSync, p2p.ViaPublish} {
 		g.messages.WithLabelValues("accepted", string(v))
 	}
@@ -165,12 +161,7 @@ func (g *gossipMetrics) CatchUp(p p2p.Progress) {
 	if p.Full {
 		g.missing.Set(float64(p.Missing - p.Fetched))
 	}
-	if d := int64(p.Fetched) - g.lastCount.Load(); d > 0 {
-		g.fetched.Add(float64(d))
-	}
-	g.lastCount.Store(int64(p.Fetched))
 	if p.Done {
-		g.lastCount.Store(0)
 		kind := "incremental"
 		if p.Full {
 			kind = "full"

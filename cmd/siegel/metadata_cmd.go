@@ -109,15 +109,10 @@ func newMetadataGetCmd() *cobra.Command {
 			"Exit status: 0 printed, 1 none stored (yet), 2 error.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var hashes []string
-			if hash != "" {
-				hashes = []string{hash}
-			}
-			docs, err := documents(args, hashes)
+			d, err := oneDocument(args, hash)
 			if err != nil {
 				return err
 			}
-			d := docs[0]
 			c, err := tf.client(nodes)
 			if err != nil {
 				return err

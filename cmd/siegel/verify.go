@@ -32,15 +32,10 @@ func newVerifyCmd() *cobra.Command {
 			"Exit status: 0 anchored and valid, 1 unknown or revoked, 2 error.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var hashes []string
-			if hash != "" {
-				hashes = []string{hash}
-			}
-			docs, err := documents(args, hashes)
+			d, err := oneDocument(args, hash)
 			if err != nil {
 				return err
 			}
-			d := docs[0]
 			if offline != "" {
 				return verifyOffline(cmd.OutOrStdout(), cmd.ErrOrStderr(), d, offline, genesis, asJSON)
 			}

@@ -83,7 +83,8 @@ func (s *Store) WipeMetadata() error {
 	return nil
 }
 
-// MetadataCount counts the stored metadata messages. It scans them: for status and tests, not hot paths.
+// MetadataCount counts the stored metadata messages. It scans them: for `siegel metadata wipe` and
+// tests, not for metrics or other recurring paths.
 func (s *Store) MetadataCount() (int, error) {
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pMetadata, sep}, UpperBound: []byte{pMetadata, sep + 1}})
 	if err != nil {

@@ -102,10 +102,9 @@ type gossipMetrics struct {
 	pending  prometheus.Gauge
 	missing  prometheus.Gauge
 	rounds   *prometheus.CounterVec
-	stored   prometheus.GaugeFunc
 }
 
-func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics {
+func newGossipMetrics(reg prometheus.Registerer) *gossipMetrics {
 	g := &gossipMetrics{
 		peers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "siegel_p2p_peers",
 			Help: "Peers connected to this node's metadata gossip."}),
@@ -119,16 +118,7 @@ func newGossipMetrics(reg prometheus.Registerer, st *store.Store) *gossipMetrics
 		rounds: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "siegel_metadata_catchup_rounds_total",
 			Help: "Catch-up rounds finished, by kind (full: from the first anchor; incremental)."}, []string{"kind"}),
 	}
-	g.stored = prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "siegel_metadata_stored",
-		Help: "Metadata messages this node stores (counted at most once a scrape; -1 if the count failed)."},
-		func() float64 {
-			n, err := st.MetadataCount()
-			if err != nil {
-				return -1
-			}
-			return float64(n)
-		})
-	reg.MustRegister(g.peers, g.messages, g.pending, g.missing, g.rounds, g.stored)
+	reg.MustRegister(g.peers, g.messages, g.pending, g.missing, g.rounds)
 	for _, v := range []p2p.Via{p2p.ViaGossip, p2p.ViaSync, p2p.ViaPublish} {
 		g.messages.WithLabelValues("accepted", string(v))
 	}
@@ -215,7 +205,7 @@ func startGossip(ctx context.Context, home string, nc nodeConfig, chainID string
 		AllowedPeers: nc.GossipAllowedPeers, MaxPending: nc.MetadataMaxPending, PendingTTL: nc.MetadataWait.Duration,
 		Logger: logger,
 	}
-	n, err := p2p.New(ctx, cfg, chainView{st: st, node: node}, metaStore{st: st}, newGossipMetrics(reg, st))
+	n, err := p2p.New(ctx, cfg, chainView{st: st, node: node}, metaStore{st: st}, newGossipMetrics(reg))
 	if err != nil {
 		return nil, fmt.Errorf("metadata gossip: %w", err)
 	}

@@ -205,8 +205,7 @@ func (sn *snapshots) closeAll() {
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
 	for _, x := range sn.list {
-		x.refs = 0
-		_ = x.snap.Close()
+		sn.unref(x) // the list's reference; a reader still holding one closes it on release
 	}
 	sn.list = nil
 }

@@ -26,10 +26,11 @@ var ErrStopped = errors.New("consensus: node stopped")
 const PrivValidatorStateFile = "data/priv_validator_state.json"
 
 // dbRecorder opens CometBFT's databases as cfg.DefaultDBProvider does and keeps their handles, so
-// that Backup can checkpoint them while the node runs.
+// that Backup can checkpoint them while the node runs. Each is guarded (guardedDB) against calls that
+// CometBFT makes after closing it.
 type dbRecorder struct {
 	mu  sync.Mutex
-	dbs map[string]dbm.DB // by ID: "blockstore", "state", "evidence"
+	dbs map[string]*guardedDB // by ID: "blockstore", "state", "evidence"
 }
 
 func (r *dbRecorder) provider(ctx *cfg.DBContext) (dbm.DB, error) {
@@ -40,13 +41,14 @@ func (r *dbRecorder) provider(ctx *cfg.DBContext) (dbm.DB, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.dbs == nil {
-		r.dbs = map[string]dbm.DB{}
+		r.dbs = map[string]*guardedDB{}
 	}
-	r.dbs[ctx.ID] = db
-	return db, nil
+	g := guardDB(db)
+	r.dbs[ctx.ID] = g
+	return g, nil
 }
 
-func (r *dbRecorder) get(id string) dbm.DB {
+func (r *dbRecorder) get(id string) *guardedDB {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.dbs[id]
@@ -236,11 +238,11 @@ func (n *Node) takeBackup(r *backupRequest) (BackupInfo, error) {
 		return info, fmt.Errorf("consensus: backup: application: %w", err)
 	}
 	for _, id := range n.dbs.ids() {
-		p, ok := n.dbs.get(id).(interface{ DB() *pebble.DB })
-		if !ok {
+		db := n.dbs.get(id).DB()
+		if db == nil {
 			return info, fmt.Errorf("consensus: backup: database %s is not a Pebble database", id)
 		}
-		if err := p.DB().Checkpoint(filepath.Join(data, id+".db"), pebble.WithFlushedWAL()); err != nil {
+		if err := db.Checkpoint(filepath.Join(data, id+".db"), pebble.WithFlushedWAL()); err != nil {
 			return info, fmt.Errorf("consensus: backup: checkpoint %s: %w", id, err)
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/store/tree"
 )
 
 // view holds the lookups that both the Store and a Reader offer, over a key getter that MUST return
@@ -25,14 +27,21 @@ type view struct {
 type Reader struct {
 	view
 	snap *pebble.Snapshot
+	top  *topTree
+	gen  uint64 // the map top's generation that snap shows
 }
 
 // NewReader returns a Reader over the state committed now.
 func (s *Store) NewReader() (*Reader, error) {
-	r := &Reader{snap: s.db.NewSnapshot()}
+	s.commitMu.RLock()
+	r := &Reader{snap: s.db.NewSnapshot(), top: s.top, gen: s.top.generation()}
+	s.commitMu.RUnlock()
 	r.view = view{get: r.get, docs: s.docs}
 	return r, nil
 }
+
+// MapRead returns a tree.Read over the map as of the Reader's snapshot.
+func (r *Reader) MapRead() tree.Read { return r.top.mapRead(r.gen, r.get) }
 
 func (r *Reader) get(k []byte) ([]byte, error) {
 	v, closer, err := r.snap.Get(k)

@@ -31,9 +31,7 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
 		}
 		set(key(pMeta, []byte(metaLog)), v)
 	}
-	for _, w := range b.MapWrites {
-		set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode())
-	}
+	errs = append(errs, s.top.stageMap(batch, b.MapWrites))
 	if b.Checkpoint != nil {
 		set(key(pCheck, u64(b.Checkpoint.Height)), b.Checkpoint.Encode())
 	}
@@ -90,8 +88,9 @@ func (s *Store) LogConsistency(size1, size2 uint64) ([][32]byte, error) {
 	return tree.LogConsistency(s.readLogNode, size1, size2)
 }
 
-// MapRead returns a tree.Read over committed state.
-func (v view) MapRead() tree.Read { return mapRead(v.get) }
+// MapRead returns a tree.Read over the last committed state. Unlike a Reader's, it must not be used
+// while a block is being saved.
+func (s *Store) MapRead() tree.Read { return s.top.mapRead(s.top.generation(), s.get) }
 
 func mapRead(get func([]byte) ([]byte, error)) tree.Read {
 	return func(p tree.Path) (tree.Node, bool, error) {
@@ -153,7 +152,8 @@ type snapshots struct {
 type heightSnap struct {
 	height uint64
 	snap   *pebble.Snapshot
-	refs   int // guarded by snapshots.mu
+	gen    uint64 // the map top's generation at this height
+	refs   int    // guarded by snapshots.mu
 	// head is what every receipt at this height shares (checkpoint, signatures, transitions), built by
 	// the first receipt once the checkpoint is signed; nil until then. Guarded by headMu.
 	headMu sync.Mutex
@@ -164,7 +164,7 @@ type heightSnap struct {
 const keepSnapshots = 8
 
 func (s *Store) snapshot(height uint64) {
-	sn := &heightSnap{height: height, snap: s.db.NewSnapshot(), refs: 1}
+	sn := &heightSnap{height: height, snap: s.db.NewSnapshot(), gen: s.top.generation(), refs: 1}
 	s.snaps.mu.Lock()
 	defer s.snaps.mu.Unlock()
 	s.snaps.list = append(s.snaps.list, sn)
@@ -256,7 +256,7 @@ func (s *Store) Receipt(doc [32]byte, height uint64) (*receipt.Receipt, error) {
 	}
 	c := head.Checkpoint
 	r := &receipt.Receipt{Version: receipt.Version, DocHash: doc, Checkpoint: c, Signatures: head.Signatures, Transitions: head.Transitions}
-	if r.MapProof, err = tree.Prove(mapRead(get), doc); err != nil {
+	if r.MapProof, err = tree.Prove(s.top.mapRead(x.gen, get), doc); err != nil {
 		return nil, err
 	}
 	a, err := readAnchor(get, doc)

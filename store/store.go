@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/bloom"
@@ -173,6 +174,10 @@ type Store struct {
 	db    *pebble.DB
 	snaps snapshots
 	docs  *docFilter
+	top   *topTree // the authenticated map's upper levels (top.go)
+	// commitMu orders a block's commit (Save) and the creation of Readers, so that a Reader knows which
+	// generation of the map's top its snapshot shows.
+	commitMu sync.RWMutex
 }
 
 // keyComparer makes every key its own prefix: point lookups (Get, also through a Reader's snapshot) then
@@ -212,6 +217,9 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, errors.Join(err, db.Close())
 	}
 	s.view = view{get: s.get, docs: s.docs}
+	if err := s.loadTop(); err != nil {
+		return nil, errors.Join(err, db.Close())
+	}
 	return s, nil
 }
 
@@ -434,9 +442,12 @@ func (s *Store) Save(b *Block) error {
 		docs[i] = b.Anchors[i].DocHash
 	}
 	s.docs.add(docs...)
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
 	if err := batch.Commit(pebble.Sync); err != nil {
 		return fmt.Errorf("store: commit block %d: %w", c.Height, err)
 	}
+	s.top.commit(b.MapWrites)
 	s.snapshot(c.Height)
 	return nil
 }

@@ -134,3 +134,6 @@ func (n Node) child(bit int) (on, off [32]byte) {
 	}
 	return n.Right, n.Left
 }
+
+// PathTo returns the position at depth on the way to key (or below the position whose bits key holds).
+func PathTo(key [32]byte, depth int) Path { return pathTo(key, depth) }

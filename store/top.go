@@ -1,0 +1,327 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
+)
+
+// topDepth divides the authenticated map in two. The nodes at depths below it (the top: at most
+// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 17 MiB at 18) live in memory; only those at topDepth and
+// deeper, and every leaf, are written to Pebble. Every block's update rewrites much of the top (in a
+// block of 10,000 anchors every node down to depth 13, and about 10,000 at each depth below), so keeping
+// it out of Pebble saves most of the map's reads and over half of its writes, and the compactions those
+// writes cause (docs/PERFORMANCE.md). Open rebuilds the top from the nodes at topDepth and the leaves
+// above it, and checks the root against the last checkpoint. Neither the app hash nor the proofs depend
+// on where a node is kept. A variable only so that tests can move the boundary to where a few thousand
+// keys reach past it.
+var topDepth = 18
+
+// keepGenerations is how many commits back the top can be read: the snapshots that receipts use
+// (keepSnapshots) and a margin for a Reader created just before a commit.
+const keepGenerations = keepSnapshots + 4
+
+// errTopTooOld is returned when the top is read as of a commit it no longer holds.
+var errTopTooOld = errors.New("store: map state of that commit no longer held")
+
+// topTree is the map's top as of each of the last keepGenerations commits. gen counts commits since
+// Open. levels[d] holds the 2^d positions of depth d in order of their bits (allocated when a node first
+// appears at that depth), as of gen. undo[i] lists, for the commit that made generation undoFrom+i, the
+// positions it changed with what they held before, in order of position.
+type topTree struct {
+	mu       sync.RWMutex
+	gen      uint64
+	levels   [][]topNode
+	undo     [][]undoEntry
+	undoFrom uint64
+}
+
+// topNode is a tree.Node in 65 bytes: kind 0 for no node, 1 for a leaf (key, value in a, b), 2 for an
+// internal node (left, right in a, b).
+type topNode struct {
+	kind uint8
+	a, b [32]byte
+}
+
+const (
+	topNone uint8 = iota
+	topLeaf
+	topInternal
+)
+
+func toTop(n tree.Node) topNode {
+	if n.Leaf {
+		return topNode{kind: topLeaf, a: n.Key, b: n.Value}
+	}
+	return topNode{kind: topInternal, a: n.Left, b: n.Right}
+}
+
+func (t topNode) node() (tree.Node, bool) {
+	switch t.kind {
+	case topLeaf:
+		return tree.Node{Leaf: true, Key: t.a, Value: t.b}, true
+	case topInternal:
+		return tree.Node{Left: t.a, Right: t.b}, true
+	}
+	return tree.Node{}, false
+}
+
+// topIndex is p's place among the positions of its depth (< topDepth <= 24): its bits as a number.
+func topIndex(p tree.Path) uint32 {
+	if p.Depth == 0 {
+		return 0
+	}
+	v := uint32(p.Bits[0])<<16 | uint32(p.Bits[1])<<8 | uint32(p.Bits[2])
+	return v >> (24 - p.Depth)
+}
+
+type undoEntry struct {
+	depth uint16
+	index uint32
+	prev  topNode
+}
+
+func (e undoEntry) cmp(depth uint16, index uint32) int {
+	if e.depth != depth {
+		return int(e.depth) - int(depth)
+	}
+	return int(int64(e.index) - int64(index))
+}
+
+// at returns the node at p as of gen; t.mu is held.
+func (t *topTree) at(p tree.Path) topNode {
+	if int(p.Depth) >= len(t.levels) || t.levels[p.Depth] == nil {
+		return topNode{}
+	}
+	return t.levels[p.Depth][topIndex(p)]
+}
+
+// read returns the node at p (Depth < topDepth) as of generation gen.
+func (t *topTree) read(gen uint64, p tree.Path) (tree.Node, bool, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if gen > t.gen {
+		return tree.Node{}, false, fmt.Errorf("store: map read at generation %d, ahead of %d", gen, t.gen)
+	}
+	if gen < t.gen {
+		if gen+1 < t.undoFrom {
+			return tree.Node{}, false, errTopTooOld
+		}
+		// The first commit after gen that changed p knows what p held at gen.
+		idx := topIndex(p)
+		for _, u := range t.undo[gen+1-t.undoFrom:] {
+			if i, found := slices.BinarySearchFunc(u, p.Depth, func(e undoEntry, d uint16) int { return e.cmp(d, idx) }); found {
+				n, ok := u[i].prev.node()
+				return n, ok, nil
+			}
+		}
+	}
+	n, ok := t.at(p).node()
+	return n, ok, nil
+}
+
+// current returns the node at p as of the last commit; only Save's goroutine calls it.
+func (t *topTree) current(p tree.Path) (tree.Node, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.at(p).node()
+}
+
+// set stores n at p; t.mu is held for writing.
+func (t *topTree) set(p tree.Path, n topNode) {
+	for len(t.levels) <= int(p.Depth) {
+		t.levels = append(t.levels, nil)
+	}
+	if t.levels[p.Depth] == nil {
+		t.levels[p.Depth] = make([]topNode, 1<<p.Depth)
+	}
+	t.levels[p.Depth][topIndex(p)] = n
+}
+
+// commit applies the top's part of a committed block's map writes and moves to the next generation.
+func (t *topTree) commit(writes []tree.Write) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var undo []undoEntry
+	for _, w := range writes {
+		if int(w.Path.Depth) >= topDepth {
+			continue
+		}
+		undo = append(undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: t.at(w.Path)})
+		t.set(w.Path, toTop(w.Node))
+	}
+	byPosition := func(a, b undoEntry) int { return a.cmp(b.depth, b.index) }
+	if !slices.IsSortedFunc(undo, byPosition) {
+		slices.SortFunc(undo, byPosition) // read searches it; tree.Update's writes come in this order
+	}
+	t.gen++
+	if len(t.undo) == 0 {
+		t.undoFrom = t.gen
+	}
+	t.undo = append(t.undo, undo)
+	if len(t.undo) > keepGenerations {
+		t.undo[0] = nil
+		t.undo = t.undo[1:]
+		t.undoFrom++
+	}
+}
+
+// generation returns the generation of the last commit.
+func (t *topTree) generation() uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.gen
+}
+
+// mapRead returns a tree.Read as of generation gen: the top from memory, the rest through get, which
+// must read Pebble as of the same commit.
+func (t *topTree) mapRead(gen uint64, get func([]byte) ([]byte, error)) tree.Read {
+	below := mapRead(get)
+	return func(p tree.Path) (tree.Node, bool, error) {
+		if int(p.Depth) < topDepth {
+			return t.read(gen, p)
+		}
+		return below(p)
+	}
+}
+
+// stageMap adds a block's map writes to batch: nodes at topDepth and below, and leaves above it. A
+// position above topDepth whose leaf gives way to an internal node (a new key shares its path) loses its
+// stored leaf, so that the stored leaves above topDepth are exactly the top's.
+func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) error {
+	var errs []error
+	for _, w := range writes {
+		k := w.Path.AppendKey([]byte{pMap, sep})
+		switch {
+		case int(w.Path.Depth) >= topDepth || w.Node.Leaf:
+			errs = append(errs, batch.Set(k, w.Node.Encode(), nil))
+		default:
+			if old, ok := t.current(w.Path); ok && old.Leaf {
+				errs = append(errs, batch.Delete(k, nil))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// loadTop rebuilds the top from the stored nodes at depths up to topDepth. Internal nodes above
+// topDepth, which stores written before the top was kept in memory hold (stale after their first new
+// block), are ignored; leaves above topDepth and every node at topDepth are the top's base.
+func loadTop(db *pebble.DB) (*topTree, error) {
+	lower := []byte{pMap, sep, 0, 0}
+	upper := []byte{pMap, sep, byte((topDepth + 1) >> 8), byte(topDepth + 1)}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	if err != nil {
+		return nil, fmt.Errorf("store: load map top: %w", err)
+	}
+	type entry struct {
+		p tree.Path
+		n tree.Node
+	}
+	var base []entry
+	for it.First(); it.Valid(); it.Next() {
+		p, err := tree.ParsePath(it.Key()[2:])
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("store: load map top: %w", err), it.Close())
+		}
+		n, err := tree.DecodeNode(it.Value())
+		if err != nil {
+			return nil, errors.Join(fmt.Errorf("store: load map top at depth %d: %w", p.Depth, err), it.Close())
+		}
+		if int(p.Depth) == topDepth || n.Leaf {
+			base = append(base, entry{p, n})
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, fmt.Errorf("store: load map top: %w", err)
+	}
+	// Order by position along the keys: each subtree's entries are then contiguous.
+	slices.SortFunc(base, func(a, b entry) int {
+		if c := bytes.Compare(a.p.Bits[:], b.p.Bits[:]); c != 0 {
+			return c
+		}
+		return int(a.p.Depth) - int(b.p.Depth)
+	})
+	t := &topTree{}
+	var build func(depth int, es []entry) ([32]byte, error)
+	build = func(depth int, es []entry) ([32]byte, error) {
+		if depth == topDepth {
+			if len(es) != 1 {
+				return [32]byte{}, fmt.Errorf("%w: %d nodes at one position of depth %d", tree.ErrCorrupt, len(es), depth)
+			}
+			return es[0].n.Hash(), nil
+		}
+		if es[0].n.Leaf && int(es[0].p.Depth) == depth {
+			if len(es) != 1 {
+				return [32]byte{}, fmt.Errorf("%w: leaf at depth %d above other nodes", tree.ErrCorrupt, depth)
+			}
+			t.set(es[0].p, toTop(es[0].n))
+			return es[0].n.Hash(), nil
+		}
+		if len(es) == 1 && es[0].n.Leaf {
+			return [32]byte{}, fmt.Errorf("%w: lone leaf at depth %d below depth %d", tree.ErrCorrupt, es[0].p.Depth, depth)
+		}
+		i, _ := slices.BinarySearchFunc(es, 1, func(e entry, _ int) int {
+			if receipt.MapKeyBit(e.p.Bits, depth) == 1 {
+				return 1
+			}
+			return -1
+		})
+		var n tree.Node
+		var err error
+		if i > 0 {
+			if n.Left, err = build(depth+1, es[:i]); err != nil {
+				return [32]byte{}, err
+			}
+		}
+		if i < len(es) {
+			if n.Right, err = build(depth+1, es[i:]); err != nil {
+				return [32]byte{}, err
+			}
+		}
+		t.set(tree.PathTo(es[0].p.Bits, depth), toTop(n))
+		return n.Hash(), nil
+	}
+	if len(base) > 0 {
+		if _, err := build(0, base); err != nil {
+			return nil, fmt.Errorf("store: load map top: %w", err)
+		}
+	}
+	return t, nil
+}
+
+// loadTop rebuilds the map's top and checks it against the checkpoint of the last commit: a top that
+// does not give the committed root would make the node compute wrong app hashes.
+func (s *Store) loadTop() error {
+	t, err := loadTop(s.db)
+	if err != nil {
+		return err
+	}
+	s.top = t
+	c, err := s.LastCommit()
+	if err != nil || c.Height == 0 {
+		return err
+	}
+	cp, err := s.Checkpoint(c.Height)
+	if errors.Is(err, ErrNotFound) {
+		return nil // a store written by tests without checkpoints
+	}
+	if err != nil {
+		return err
+	}
+	root, err := tree.Root(s.MapRead())
+	if err != nil {
+		return fmt.Errorf("store: map root: %w", err)
+	}
+	if root != cp.MapRoot {
+		return fmt.Errorf("%w: the map's root %x is not the root %x of the checkpoint of height %d", tree.ErrCorrupt, root, cp.MapRoot, c.Height)
+	}
+	return nil
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
+)
+
+// lowTop moves the map's top boundary to depth d for one test, so that a few thousand keys have nodes on
+// both sides of it.
+func lowTop(t *testing.T, d int) {
+	saved := topDepth
+	topDepth = d
+	t.Cleanup(func() { topDepth = saved })
+}
+
+// memMap is the reference: the whole map in memory, every node written where tree.Update says.
+type memMap map[tree.Path]tree.Node
+
+func (m memMap) read(p tree.Path) (tree.Node, bool, error) { n, ok := m[p]; return n, ok, nil }
+
+func (m memMap) apply(t *testing.T, kvs []tree.KV) [32]byte {
+	t.Helper()
+	root, writes, err := tree.Update(m.read, kvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range writes {
+		m[w.Path] = w.Node
+	}
+	return root
+}
+
+func docOf(i uint64) [32]byte { return hash(string(binary.BigEndian.AppendUint64(nil, i))) }
+
+// anchorBlocks anchors n blocks of random sizes up to most (re-anchoring some earlier documents, which changes
+// their values) on c and on the reference, and checks every checkpoint's map root against it.
+func anchorBlocks(t *testing.T, c *authChain, ref memMap, rng *rand.Rand, next *uint64, n, most int) {
+	t.Helper()
+	for range n {
+		var docs [][32]byte
+		for range 1 + rng.IntN(most) {
+			if *next > 0 && rng.IntN(10) == 0 {
+				docs = append(docs, docOf(rng.Uint64N(*next)))
+				continue
+			}
+			docs = append(docs, docOf(*next))
+			*next++
+		}
+		b := c.block(false, docs...)
+		var kvs []tree.KV
+		for _, a := range b.Anchors {
+			kvs = append(kvs, tree.KV{Key: a.DocHash, Value: receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)})
+		}
+		if want, got := ref.apply(t, kvs), c.cps[c.height].MapRoot; got != want {
+			t.Fatalf("height %d: map root %x, reference %x", c.height, got, want)
+		}
+	}
+}
+
+// The top kept in memory gives the same roots and proofs as the whole map kept anywhere, across a
+// reopen (which rebuilds the top from what Pebble holds), with leaves above the boundary pushed down
+// by later keys (their stored copies must go), and for receipts at every height still held.
+func TestMapTopMatchesReference(t *testing.T) {
+	lowTop(t, 6)
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	c := newAuthChain(t, s)
+	ref := memMap{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var next uint64
+	anchorBlocks(t, c, ref, rng, &next, 6, 4) // a shallow tree: leaves above the boundary, later pushed down
+	anchorBlocks(t, c, ref, rng, &next, 12, 600)
+	closeStore(t, s)
+
+	s = openStore(t, dir, nil) // rebuilds the top and checks it against the last checkpoint
+	c.s = s
+	anchorBlocks(t, c, ref, rng, &next, 12, 600)
+	for h := c.height - keepSnapshots + 2; h < c.height; h++ {
+		for _, i := range []uint64{0, next / 2, next - 1} {
+			if res := c.verified(t, docOf(i), h); res.State != receipt.StateAnchored && res.State != receipt.StateUnknown {
+				t.Fatalf("doc %d at height %d: %v", i, h, res.State)
+			}
+		}
+		if res := c.verified(t, docOf(next+5), h); res.State != receipt.StateUnknown {
+			t.Fatalf("a document never anchored: %v at height %d", res.State, h)
+		}
+	}
+
+	// Above the boundary Pebble holds exactly the top's leaves.
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pMap, sep}, UpperBound: []byte{pMap, sep, 0, byte(topDepth)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := 0
+	for it.First(); it.Valid(); it.Next() {
+		p, err := tree.ParsePath(it.Key()[2:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := ref[p]; !n.Leaf {
+			t.Errorf("Pebble holds a node at depth %d that is not a leaf there", p.Depth)
+		}
+		stored++
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	leaves := 0
+	for p, n := range ref {
+		if int(p.Depth) < topDepth && n.Leaf {
+			leaves++
+		}
+	}
+	if stored != leaves {
+		t.Errorf("Pebble holds %d nodes above depth %d, the map %d leaves there", stored, topDepth, leaves)
+	}
+	closeStore(t, s)
+}
+
+// A Reader created before a commit keeps reading the map as of its snapshot, also the top.
+func TestMapTopReaderIsolation(t *testing.T) {
+	lowTop(t, 6)
+	s := openStore(t, t.TempDir(), nil)
+	defer closeStore(t, s)
+	c := newAuthChain(t, s)
+	ref := memMap{}
+	rng := rand.New(rand.NewPCG(3, 4))
+	var next uint64
+	anchorBlocks(t, c, ref, rng, &next, 4, 600)
+	r, err := s.NewReader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	want, err := tree.Root(ref.read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchorBlocks(t, c, ref, rng, &next, 4, 600)
+	got, err := tree.Root(r.MapRead())
+	if err != nil || got != want {
+		t.Fatalf("root through a Reader from before 4 commits: %x, %v; want %x", got, err, want)
+	}
+	anchorBlocks(t, c, ref, rng, &next, keepGenerations, 600)
+	if _, err := tree.Root(r.MapRead()); !errors.Is(err, errTopTooOld) {
+		t.Fatalf("a Reader more than %d commits behind: %v, want errTopTooOld", keepGenerations, err)
+	}
+}
+
+// Stores written before the top was kept in memory hold internal nodes above the boundary, stale after
+// the next block: Open ignores them. A node missing below the boundary, or a stray leaf above it, is
+// found at Open.
+func TestMapTopLoad(t *testing.T) {
+	lowTop(t, 6)
+	setup := func(t *testing.T) (string, memMap) {
+		dir := t.TempDir()
+		s := openStore(t, dir, nil)
+		c := newAuthChain(t, s)
+		ref := memMap{}
+		var next uint64
+		anchorBlocks(t, c, ref, rand.New(rand.NewPCG(5, 6)), &next, 6, 600)
+		closeStore(t, s)
+		return dir, ref
+	}
+	// edit changes the stored map with f and opens the store.
+	edit := func(t *testing.T, dir string, f func(b *pebble.Batch)) error {
+		db, err := pebble.Open(dir, &pebble.Options{Comparer: keyComparer()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := db.NewBatch()
+		f(b)
+		if err := b.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		s, err := Open(dir, Options{CacheBytes: 1 << 20})
+		if err == nil {
+			closeStore(t, s)
+		}
+		return err
+	}
+	t.Run("stale internal nodes above", func(t *testing.T) {
+		dir, _ := setup(t)
+		err := edit(t, dir, func(b *pebble.Batch) {
+			stale := tree.Node{Left: hash("stale l"), Right: hash("stale r")}
+			for d := range topDepth {
+				_ = b.Set(tree.PathTo(hash("x"), d).AppendKey([]byte{pMap, sep}), stale.Encode(), nil)
+			}
+		})
+		if err != nil {
+			t.Fatalf("open with stale internal nodes above the boundary: %v", err)
+		}
+	})
+	t.Run("node missing at the boundary", func(t *testing.T) {
+		dir, ref := setup(t)
+		var victim tree.Path
+		for p := range ref {
+			if int(p.Depth) == topDepth {
+				victim = p
+				break
+			}
+		}
+		err := edit(t, dir, func(b *pebble.Batch) { _ = b.Delete(victim.AppendKey([]byte{pMap, sep}), nil) })
+		if !errors.Is(err, tree.ErrCorrupt) {
+			t.Fatalf("open without a node at depth %d: %v, want ErrCorrupt", topDepth, err)
+		}
+	})
+	t.Run("stray leaf above", func(t *testing.T) {
+		dir, ref := setup(t)
+		var victim tree.Path
+		for p, n := range ref {
+			if int(p.Depth) == topDepth-1 && !n.Leaf {
+				victim = p
+				break
+			}
+		}
+		err := edit(t, dir, func(b *pebble.Batch) {
+			leaf := tree.Node{Leaf: true, Key: victim.Bits, Value: hash("v")}
+			_ = b.Set(victim.AppendKey([]byte{pMap, sep}), leaf.Encode(), nil)
+		})
+		if !errors.Is(err, tree.ErrCorrupt) {
+			t.Fatalf("open with a leaf above other nodes: %v, want ErrCorrupt", err)
+		}
+	})
+}

@@ -14,7 +14,8 @@ import (
 )
 
 // topDepth divides the authenticated map in two. The nodes at depths below it (the top: at most
-// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 17 MiB at 18) live in memory; only those at topDepth and
+// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 68 MiB at 20, each depth
+// allocated when a node first appears there) live in memory; only those at topDepth and
 // deeper, and every leaf, are written to Pebble. Every block's update rewrites much of the top (in a
 // block of 10,000 anchors every node down to depth 13, and about 10,000 at each depth below), so keeping
 // it out of Pebble saves most of the map's reads and over half of its writes, and the compactions those
@@ -22,7 +23,7 @@ import (
 // above it, and checks the root against the last checkpoint. Neither the app hash nor the proofs depend
 // on where a node is kept. A variable only so that tests can move the boundary to where a few thousand
 // keys reach past it.
-var topDepth = 18
+var topDepth = 20
 
 // keepGenerations is how many commits back the top can be read: the snapshots that receipts use
 // (keepSnapshots) and a margin for a Reader created just before a commit.

@@ -36,6 +36,8 @@ type testnetNode struct {
 	// Gossip is the metadata gossip's multiaddr, GossipID the node's peer ID there.
 	Gossip   string `json:"gossip"`
 	GossipID string `json:"gossip_id"`
+	// TimeoutCommit, when set, replaces CometBFT's timeout_commit (1 s) in the node's config.toml.
+	TimeoutCommit time.Duration `json:"-"`
 }
 
 // testnetSpec is what `testnet init` writes to DIR/testnet.json for start, stop and status.
@@ -125,7 +127,7 @@ func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec,
 			}
 		}
 		if _, err := consensus.InitHome(n.Home, consensus.InitOptions{Moniker: n.Name, P2PAddr: "tcp://" + n.P2P,
-			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true}); err != nil {
+			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true, TimeoutCommit: n.TimeoutCommit}); err != nil {
 			return nil, err
 		}
 		if err := consensus.WriteGenesis(n.Home, testnetChainID, genesisTime, vals, appState); err != nil {

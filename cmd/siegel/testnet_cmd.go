@@ -26,15 +26,23 @@ func newTestnetCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "testnet", "directory of the testnet")
 	var n, base, full int
+	var timeoutCommit time.Duration
 	initCmd := &cobra.Command{
-		Use:   "init --validators N [--full-nodes M] [--dir DIR] [--base-port P]",
+		Use:   "init --validators N [--full-nodes M] [--dir DIR] [--base-port P] [--timeout-commit D]",
 		Short: "Write N node homes with one shared genesis and a registered test agency",
 		Long: "Node i listens on 127.0.0.1 at ports P+10i (CometBFT P2P), +1 (CometBFT RPC), +2 (public API),\n" +
 			"+3 (agency API) and +4 (metrics). The test agency's key is DIR/" + testnetKeyFile + "; the operator key\n" +
 			"of validator I's data centre, for 'siegel gov', is DIR/operator-I.key.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n)
+			if timeoutCommit < 0 {
+				return fmt.Errorf("--timeout-commit %v: must not be negative", timeoutCommit)
+			}
+			layout := testnetLayout(dir, n+full, base)
+			for i := range layout {
+				layout[i].TimeoutCommit = timeoutCommit
+			}
+			spec, err := initTestnet(dir, layout, n)
 			if err != nil {
 				return err
 			}
@@ -48,6 +56,7 @@ func newTestnetCmd() *cobra.Command {
 	initCmd.Flags().IntVar(&n, "validators", 4, "number of validators")
 	initCmd.Flags().IntVar(&full, "full-nodes", 0, "number of further nodes that follow the chain without voting")
 	initCmd.Flags().IntVar(&base, "base-port", 27000, "first port; node i uses base+10i to base+10i+4")
+	initCmd.Flags().DurationVar(&timeoutCommit, "timeout-commit", 0, "CometBFT's timeout_commit for every node (0: CometBFT's default, 1s); the pause after each block")
 
 	startCmd := &cobra.Command{
 		Use:   "start [--dir DIR]",

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +144,33 @@ func TestReceiptMatchesLightClient(t *testing.T) {
 			t.Fatalf("light client at height %d: %v", h, err)
 		}
 		time.Sleep(300 * time.Millisecond) // height h may not be committed yet
+	}
+}
+
+// `testnet init --timeout-commit` writes the pause after each block into every node's config.toml
+// (benchmarks compare it with CometBFT's default); a negative one is refused.
+func TestTestnetInitTimeoutCommit(t *testing.T) {
+	dir := t.TempDir()
+	cmd := newTestnetCmd()
+	cmd.SetArgs([]string{"init", "--validators", "2", "--dir", dir, "--timeout-commit", "300ms"})
+	cmd.SetOut(io.Discard)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d", i), "config", "config.toml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), `timeout_commit = "300ms"`) {
+			t.Errorf("node%d: config.toml has no timeout_commit = \"300ms\"", i)
+		}
+	}
+	cmd = newTestnetCmd()
+	cmd.SetArgs([]string{"init", "--validators", "1", "--dir", t.TempDir(), "--timeout-commit", "-1s"})
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "must not be negative") {
+		t.Fatalf("--timeout-commit -1s: %v", err)
 	}
 }

@@ -34,8 +34,11 @@ type Reader struct {
 // NewReader returns a Reader over the state committed now.
 func (s *Store) NewReader() (*Reader, error) {
 	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
+	if s.failed != nil {
+		return nil, s.failed
+	}
 	r := &Reader{snap: s.db.NewSnapshot(), top: s.top, gen: s.top.generation()}
-	s.commitMu.RUnlock()
 	r.view = view{get: r.get, docs: s.docs}
 	return r, nil
 }

@@ -178,7 +178,16 @@ type Store struct {
 	// commitMu orders a block's commit (Save) and the creation of Readers, so that a Reader knows which
 	// generation of the map's top its snapshot shows.
 	commitMu sync.RWMutex
+	// failed is set, under commitMu, when a block's batch failed to commit. Pebble may have applied the
+	// batch before reporting the failure (a WAL sync error), leaving it out of step with the map's top in
+	// memory; the store then refuses Save and NewReader, and the node must restart (Open rebuilds the
+	// top from what Pebble holds and checks it against the last checkpoint).
+	failed error
+	commit func(*pebble.Batch) error // commitBatch
 }
+
+// ErrFailed is returned by Save and NewReader after a block failed to commit.
+var ErrFailed = errors.New("store: a block failed to commit; restart the node")
 
 // keyComparer makes every key its own prefix: point lookups (Get, also through a Reader's snapshot) then
 // use the bloom filters. It keeps the default comparer's name and ordering, so existing stores open as
@@ -212,7 +221,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, docs: &docFilter{}}
+	s := &Store{db: db, docs: &docFilter{}, commit: commitBatch}
 	if err := s.docs.load(db); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -444,13 +453,20 @@ func (s *Store) Save(b *Block) error {
 	s.docs.add(docs...)
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
-	if err := batch.Commit(pebble.Sync); err != nil {
+	if s.failed != nil {
+		return s.failed
+	}
+	if err := s.commit(batch); err != nil {
+		s.failed = fmt.Errorf("%w: block %d: %v", ErrFailed, c.Height, err)
 		return fmt.Errorf("store: commit block %d: %w", c.Height, err)
 	}
 	s.top.commit(b.MapWrites)
 	s.snapshot(c.Height)
 	return nil
 }
+
+// commitBatch commits a block's batch, synced. Tests replace it to make a commit fail.
+func commitBatch(b *pebble.Batch) error { return b.Commit(pebble.Sync) }
 
 // pruneNonces deletes, in batch, the nonces whose expiry is at most height.
 func (s *Store) pruneNonces(batch *pebble.Batch, height uint64) error {

@@ -233,3 +233,34 @@ func TestMapTopLoad(t *testing.T) {
 		}
 	})
 }
+
+// A block whose batch fails to commit may still be in Pebble (a WAL sync error is reported after the
+// batch was applied), out of step with the map's top in memory: the store refuses further blocks and
+// Readers until it is reopened (Open rebuilds the top from Pebble, TestMapTopLoad).
+func TestFailedCommitStopsTheStore(t *testing.T) {
+	lowTop(t, 6)
+	dir := t.TempDir()
+	s := openStore(t, dir, nil)
+	c := newAuthChain(t, s)
+	ref := memMap{}
+	rng := rand.New(rand.NewPCG(7, 8))
+	var next uint64
+	anchorBlocks(t, c, ref, rng, &next, 3, 300)
+
+	// The batch is applied, then the commit reports an error, as after a failed WAL sync.
+	s.commit = func(b *pebble.Batch) error {
+		return errors.Join(b.Commit(pebble.Sync), errors.New("injected sync failure"))
+	}
+	c.height++
+	if err := s.Save(&Block{Commit: Commit{Height: c.height}}); err == nil {
+		t.Fatal("Save with a failing commit succeeded")
+	}
+	s.commit = commitBatch
+	if err := s.Save(&Block{Commit: Commit{Height: c.height + 1}}); !errors.Is(err, ErrFailed) {
+		t.Fatalf("Save after a failed commit: %v, want ErrFailed", err)
+	}
+	if _, err := s.NewReader(); !errors.Is(err, ErrFailed) {
+		t.Fatalf("NewReader after a failed commit: %v, want ErrFailed", err)
+	}
+	closeStore(t, s)
+}

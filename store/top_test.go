@@ -39,27 +39,43 @@ func (m memMap) apply(t *testing.T, kvs []tree.KV) [32]byte {
 
 func docOf(i uint64) [32]byte { return hash(string(binary.BigEndian.AppendUint64(nil, i))) }
 
-// anchorBlocks anchors n blocks of random sizes up to most (re-anchoring some earlier documents, which changes
-// their values) on c and on the reference, and checks every checkpoint's map root against it.
-func anchorBlocks(t *testing.T, c *authChain, ref memMap, rng *rand.Rand, next *uint64, n, most int) {
+// mapChain saves blocks on an authChain and applies them to a reference map as well.
+type mapChain struct {
+	*authChain
+	ref  memMap
+	rng  *rand.Rand
+	next uint64 // documents 0..next-1 are anchored
+}
+
+// newMapChain lowers the map's top boundary to depth 6 for the test, opens a store in dir and starts a
+// chain on it.
+func newMapChain(t *testing.T, dir string, seed uint64) *mapChain {
+	lowTop(t, 6)
+	s := openStore(t, dir, nil)
+	return &mapChain{authChain: newAuthChain(t, s), ref: memMap{}, rng: rand.New(rand.NewPCG(seed, seed+1))}
+}
+
+// blocks anchors n blocks of random sizes up to most (re-anchoring some earlier documents, which
+// changes their values) and checks every checkpoint's map root against the reference.
+func (m *mapChain) blocks(t *testing.T, n, most int) {
 	t.Helper()
 	for range n {
 		var docs [][32]byte
-		for range 1 + rng.IntN(most) {
-			if *next > 0 && rng.IntN(10) == 0 {
-				docs = append(docs, docOf(rng.Uint64N(*next)))
+		for range 1 + m.rng.IntN(most) {
+			if m.next > 0 && m.rng.IntN(10) == 0 {
+				docs = append(docs, docOf(m.rng.Uint64N(m.next)))
 				continue
 			}
-			docs = append(docs, docOf(*next))
-			*next++
+			docs = append(docs, docOf(m.next))
+			m.next++
 		}
-		b := c.block(false, docs...)
+		b := m.block(false, docs...)
 		var kvs []tree.KV
 		for _, a := range b.Anchors {
 			kvs = append(kvs, tree.KV{Key: a.DocHash, Value: receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)})
 		}
-		if want, got := ref.apply(t, kvs), c.cps[c.height].MapRoot; got != want {
-			t.Fatalf("height %d: map root %x, reference %x", c.height, got, want)
+		if want, got := m.ref.apply(t, kvs), m.cps[m.height].MapRoot; got != want {
+			t.Fatalf("height %d: map root %x, reference %x", m.height, got, want)
 		}
 	}
 }
@@ -68,22 +84,22 @@ func anchorBlocks(t *testing.T, c *authChain, ref memMap, rng *rand.Rand, next *
 // reopen (which rebuilds the top from what Pebble holds), with leaves above the boundary pushed down
 // by later keys (their stored copies must go), and for receipts at every height still held.
 func TestMapTopMatchesReference(t *testing.T) {
-	lowTop(t, 6)
 	dir := t.TempDir()
-	s := openStore(t, dir, nil)
-	c := newAuthChain(t, s)
-	ref := memMap{}
-	rng := rand.New(rand.NewPCG(1, 2))
-	var next uint64
-	anchorBlocks(t, c, ref, rng, &next, 6, 4) // a shallow tree: leaves above the boundary, later pushed down
-	anchorBlocks(t, c, ref, rng, &next, 12, 600)
-	closeStore(t, s)
+	c := newMapChain(t, dir, 1)
+	c.blocks(t, 6, 4) // a shallow tree: leaves above the boundary, later pushed down
+	c.blocks(t, 12, 600)
+	closeStore(t, c.s)
 
-	s = openStore(t, dir, nil) // rebuilds the top and checks it against the last checkpoint
+	s := openStore(t, dir, nil) // rebuilds the top and checks it against the last checkpoint
 	c.s = s
-	anchorBlocks(t, c, ref, rng, &next, 12, 600)
+	c.blocks(t, 12, 600)
+	next := c.next
 	for h := c.height - keepSnapshots + 2; h < c.height; h++ {
-		for _, i := range []uint64{0, next / 2, next - 1} {
+		// The first document was anchored in the first block; later ones may not be yet at h.
+		if res := c.verified(t, docOf(0), h); res.State != receipt.StateAnchored {
+			t.Fatalf("doc 0 at height %d: %v", h, res.State)
+		}
+		for _, i := range []uint64{next / 2, next - 1} {
 			if res := c.verified(t, docOf(i), h); res.State != receipt.StateAnchored && res.State != receipt.StateUnknown {
 				t.Fatalf("doc %d at height %d: %v", i, h, res.State)
 			}
@@ -104,7 +120,7 @@ func TestMapTopMatchesReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := ref[p]; !n.Leaf {
+		if n := c.ref[p]; !n.Leaf {
 			t.Errorf("Pebble holds a node at depth %d that is not a leaf there", p.Depth)
 		}
 		stored++
@@ -113,7 +129,7 @@ func TestMapTopMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaves := 0
-	for p, n := range ref {
+	for p, n := range c.ref {
 		if int(p.Depth) < topDepth && n.Leaf {
 			leaves++
 		}
@@ -126,29 +142,25 @@ func TestMapTopMatchesReference(t *testing.T) {
 
 // A Reader created before a commit keeps reading the map as of its snapshot, also the top.
 func TestMapTopReaderIsolation(t *testing.T) {
-	lowTop(t, 6)
-	s := openStore(t, t.TempDir(), nil)
+	c := newMapChain(t, t.TempDir(), 3)
+	s := c.s
 	defer closeStore(t, s)
-	c := newAuthChain(t, s)
-	ref := memMap{}
-	rng := rand.New(rand.NewPCG(3, 4))
-	var next uint64
-	anchorBlocks(t, c, ref, rng, &next, 4, 600)
+	c.blocks(t, 4, 600)
 	r, err := s.NewReader()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	want, err := tree.Root(ref.read)
+	want, err := tree.Root(c.ref.read)
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchorBlocks(t, c, ref, rng, &next, 4, 600)
+	c.blocks(t, 4, 600)
 	got, err := tree.Root(r.MapRead())
 	if err != nil || got != want {
 		t.Fatalf("root through a Reader from before 4 commits: %x, %v; want %x", got, err, want)
 	}
-	anchorBlocks(t, c, ref, rng, &next, keepGenerations, 600)
+	c.blocks(t, keepGenerations, 600)
 	if _, err := tree.Root(r.MapRead()); !errors.Is(err, errTopTooOld) {
 		t.Fatalf("a Reader more than %d commits behind: %v, want errTopTooOld", keepGenerations, err)
 	}
@@ -161,13 +173,10 @@ func TestMapTopLoad(t *testing.T) {
 	lowTop(t, 6)
 	setup := func(t *testing.T) (string, memMap) {
 		dir := t.TempDir()
-		s := openStore(t, dir, nil)
-		c := newAuthChain(t, s)
-		ref := memMap{}
-		var next uint64
-		anchorBlocks(t, c, ref, rand.New(rand.NewPCG(5, 6)), &next, 6, 600)
-		closeStore(t, s)
-		return dir, ref
+		c := newMapChain(t, dir, 5)
+		c.blocks(t, 6, 600)
+		closeStore(t, c.s)
+		return dir, c.ref
 	}
 	// edit changes the stored map with f and opens the store.
 	edit := func(t *testing.T, dir string, f func(b *pebble.Batch)) error {
@@ -238,14 +247,9 @@ func TestMapTopLoad(t *testing.T) {
 // batch was applied), out of step with the map's top in memory: the store refuses further blocks and
 // Readers until it is reopened (Open rebuilds the top from Pebble, TestMapTopLoad).
 func TestFailedCommitStopsTheStore(t *testing.T) {
-	lowTop(t, 6)
-	dir := t.TempDir()
-	s := openStore(t, dir, nil)
-	c := newAuthChain(t, s)
-	ref := memMap{}
-	rng := rand.New(rand.NewPCG(7, 8))
-	var next uint64
-	anchorBlocks(t, c, ref, rng, &next, 3, 300)
+	c := newMapChain(t, t.TempDir(), 7)
+	s := c.s
+	c.blocks(t, 3, 300)
 
 	// The batch is applied, then the commit reports an error, as after a failed WAL sync.
 	s.commit = func(b *pebble.Batch) error {

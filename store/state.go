@@ -17,8 +17,9 @@ const metaLog = "log"
 // ErrNoSnapshot is returned when the state of a height is no longer (or not yet) held for proofs.
 var ErrNoSnapshot = errors.New("store: no snapshot of that height")
 
-// stageState adds the authenticated-state part of b to batch.
-func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
+// stageState adds the authenticated-state part of b to batch, and returns the change to the map's top
+// to apply once the batch has committed.
+func (s *Store) stageState(batch *pebble.Batch, b *Block) (*topChange, error) {
 	var errs []error
 	set := func(k, v []byte) { errs = append(errs, batch.Set(k, v, nil)) }
 	for _, n := range b.LogNodes {
@@ -31,7 +32,8 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
 		}
 		set(key(pMeta, []byte(metaLog)), v)
 	}
-	errs = append(errs, s.top.stageMap(batch, b.MapWrites))
+	top, err := s.top.stageMap(batch, b.MapWrites)
+	errs = append(errs, err)
 	if b.Checkpoint != nil {
 		set(key(pCheck, u64(b.Checkpoint.Height)), b.Checkpoint.Encode())
 	}
@@ -41,7 +43,7 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) error {
 	if b.Validators != nil {
 		set(key(pVals, u64(b.ValidatorsFrom)), b.Validators.Encode())
 	}
-	return errors.Join(errs...)
+	return top, errors.Join(errs...)
 }
 
 func logNodeKey(level uint8, index uint64) []byte {

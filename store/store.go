@@ -425,7 +425,8 @@ func (s *Store) Save(b *Block) error {
 		r := &b.Revoked[i]
 		errs = append(errs, set(key(pRevoked, r.Doc[:]), r.Revocation.Encode()))
 	}
-	errs = append(errs, s.stageState(batch, b))
+	top, err := s.stageState(batch, b)
+	errs = append(errs, err)
 	for _, n := range b.Nonces {
 		if n.Expiry <= c.Height {
 			continue // already past its expiry: pruneNonces, which reads committed state, would miss it
@@ -460,7 +461,7 @@ func (s *Store) Save(b *Block) error {
 		s.failed = fmt.Errorf("%w: block %d: %v", ErrFailed, c.Height, err)
 		return fmt.Errorf("store: commit block %d: %w", c.Height, err)
 	}
-	s.top.commit(b.MapWrites)
+	s.top.commit(top)
 	s.snapshot(c.Height)
 	return nil
 }

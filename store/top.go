@@ -128,13 +128,6 @@ func (t *topTree) read(gen uint64, p tree.Path) (tree.Node, bool, error) {
 	return n, ok, nil
 }
 
-// current returns the node at p as of the last commit; only Save's goroutine calls it.
-func (t *topTree) current(p tree.Path) (tree.Node, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.at(p).node()
-}
-
 // set stores n at p; t.mu is held for writing.
 func (t *topTree) set(p tree.Path, n topNode) {
 	for len(t.levels) <= int(p.Depth) {
@@ -146,27 +139,54 @@ func (t *topTree) set(p tree.Path, n topNode) {
 	t.levels[p.Depth][topIndex(p)] = n
 }
 
-// commit applies the top's part of a committed block's map writes and moves to the next generation.
-func (t *topTree) commit(writes []tree.Write) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	var undo []undoEntry
+// topChange is what a block changes in the top: the new node at each position, and the undo entries
+// (the previous nodes), in order of position. stageMap makes it before the block commits, commit
+// applies it after.
+type topChange struct {
+	paths []tree.Path
+	nodes []topNode
+	undo  []undoEntry
+}
+
+// change prepares the top's part of a block's map writes.
+func (t *topTree) change(writes []tree.Write) *topChange {
+	n := 0
+	for _, w := range writes {
+		if int(w.Path.Depth) < topDepth {
+			n++
+		}
+	}
+	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
+	t.mu.RLock()
+	defer t.mu.RUnlock()
 	for _, w := range writes {
 		if int(w.Path.Depth) >= topDepth {
 			continue
 		}
-		undo = append(undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: t.at(w.Path)})
-		t.set(w.Path, toTop(w.Node))
+		c.paths = append(c.paths, w.Path)
+		c.nodes = append(c.nodes, toTop(w.Node))
+		c.undo = append(c.undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: t.at(w.Path)})
 	}
 	byPosition := func(a, b undoEntry) int { return a.cmp(b.depth, b.index) }
-	if !slices.IsSortedFunc(undo, byPosition) {
-		slices.SortFunc(undo, byPosition) // read searches it; tree.Update's writes come in this order
+	if !slices.IsSortedFunc(c.undo, byPosition) {
+		slices.SortFunc(c.undo, byPosition) // read searches it; tree.Update's writes come in this order
+	}
+	return c
+}
+
+// commit applies a committed block's change (made by change on the same generation) and moves to the
+// next generation.
+func (t *topTree) commit(c *topChange) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, p := range c.paths {
+		t.set(p, c.nodes[i])
 	}
 	t.gen++
 	if len(t.undo) == 0 {
 		t.undoFrom = t.gen
 	}
-	t.undo = append(t.undo, undo)
+	t.undo = append(t.undo, c.undo)
 	if len(t.undo) > keepGenerations {
 		t.undo[0] = nil
 		t.undo = t.undo[1:]
@@ -195,21 +215,22 @@ func (t *topTree) mapRead(gen uint64, get func([]byte) ([]byte, error)) tree.Rea
 
 // stageMap adds a block's map writes to batch: nodes at topDepth and below, and leaves above it. A
 // position above topDepth whose leaf gives way to an internal node (a new key shares its path) loses its
-// stored leaf, so that the stored leaves above topDepth are exactly the top's.
-func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) error {
+// stored leaf, so that the stored leaves above topDepth are exactly the top's. It returns the top's
+// change, for commit once the batch has committed.
+func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) (*topChange, error) {
+	c := t.change(writes)
 	var errs []error
 	for _, w := range writes {
-		k := w.Path.AppendKey([]byte{pMap, sep})
-		switch {
-		case int(w.Path.Depth) >= topDepth || w.Node.Leaf:
-			errs = append(errs, batch.Set(k, w.Node.Encode(), nil))
-		default:
-			if old, ok := t.current(w.Path); ok && old.Leaf {
-				errs = append(errs, batch.Delete(k, nil))
-			}
+		if int(w.Path.Depth) >= topDepth || w.Node.Leaf {
+			errs = append(errs, batch.Set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode(), nil))
 		}
 	}
-	return errors.Join(errs...)
+	for i, u := range c.undo {
+		if u.prev.kind == topLeaf && c.nodes[i].kind == topInternal {
+			errs = append(errs, batch.Delete(c.paths[i].AppendKey([]byte{pMap, sep}), nil))
+		}
+	}
+	return c, errors.Join(errs...)
 }
 
 // loadTop rebuilds the top from the stored nodes at depths up to topDepth. Internal nodes above

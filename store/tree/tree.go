@@ -48,7 +48,9 @@ func Update(read Read, kvs []KV) (root [32]byte, writes []Write, err error) {
 		root, err = Root(read)
 		return root, nil, err
 	}
-	u := updater{read: read}
+	// Each key rewrites the nodes of its path below the levels the batch shares: about a dozen in a
+	// tree of millions. Room for them up front saves copying a growing slice of large blocks.
+	u := updater{read: read, writes: make([]Write, 0, 12*len(batch)+64)}
 	n, ok, err := read(Path{})
 	switch {
 	case err != nil:

@@ -1,8 +1,10 @@
 package consensus
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -29,5 +31,22 @@ func TestWriteGenesisParams(t *testing.T) {
 	}
 	if got := doc.ConsensusParams.ABCI.VoteExtensionsEnableHeight; got != 1 {
 		t.Errorf("vote extensions from height %d, want 1", got)
+	}
+}
+
+// A new home allows PeerRate on each peer connection, both ways.
+func TestInitHomePeerRate(t *testing.T) {
+	home := t.TempDir()
+	if _, err := InitHome(home, InitOptions{Moniker: "rate"}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(home, "config", "config.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{fmt.Sprintf("send_rate = %d", PeerRate), fmt.Sprintf("recv_rate = %d", PeerRate)} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("config.toml lacks %q", want)
+		}
 	}
 }

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The 4-validator figures of docs/PERFORMANCE.md in one go: a fresh testnet per load, batch 1, 100 and
 # 1,000, then CometBFT's kvstore baseline. Run from a checkout beside ../shared (the baseline script).
-# Takes about 10 minutes; uses ports 29000-29039 and /tmp/tn4.
+# Takes about 11 minutes; uses ports 29000-29039 and /tmp/tn4.
 set -u
 cd "$(dirname "$0")/../.."
 make -s build
@@ -15,7 +15,9 @@ fresh; run 1700 1
 fresh; run 40 100; sleep 15; run 60 100
 fresh; run 15 1000
 fresh; run 20 1000
+fresh; run 24 1000
 fresh 300ms; run 20 1000
+fresh 300ms; run 24 1000
 fresh; run 40 1000
 ./bin/siegel testnet stop --dir /tmp/tn4 >/dev/null 2>&1; sleep 3
 bash ../shared/tools/kvstore-baseline.sh 500 250 20 2>&1 | tail -1

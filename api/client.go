@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -24,6 +25,11 @@ type Client struct {
 	HTTP *http.Client
 	// Retry bounds how long a call keeps trying nodes that are unavailable. Default 30 s.
 	Retry time.Duration
+
+	// noRoute holds the URLs (base and path) that answered a POST with 404 or 405: not an agency API
+	// (a public or metrics listener given by mistake, or a node without that route). The client skips
+	// them from then on and uses the other nodes.
+	noRoute sync.Map
 }
 
 // NewClient returns a client for the given base URLs (e.g. http://127.0.0.1:8081), with Go's default
@@ -98,7 +104,7 @@ func retryable(status int) bool {
 }
 
 // do sends the request to each node in turn until one gives an answer that is not retryable, and
-// decodes a 2xx or 422 body into out. It returns the HTTP status of the answer it used.
+// decodes a 2xx or 422 body into out. A node that has no route for a POST (404, 405) is skipped. It returns the HTTP status of the answer it used.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
 	if len(c.URLs) == 0 {
 		return 0, errors.New("api: no node URL given")
@@ -109,11 +115,22 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	for {
 		failed := 0 // nodes that failed for good in this round
 		for _, base := range c.URLs {
+			if _, skip := c.noRoute.Load(base + path); skip && method == http.MethodPost {
+				failed++
+				continue
+			}
 			status, err := c.once(ctx, method, base+path, body, out)
 			if err == nil {
 				return status, nil
 			}
 			var ae *APIError
+			if errors.As(err, &ae) && method == http.MethodPost && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
+				// No such route here: another node may have it. A submission is never "not found".
+				c.noRoute.Store(base+path, true)
+				lastErr = fmt.Errorf("%s: not an agency API for %s: %w", base, path, err)
+				failed++
+				continue
+			}
 			if errors.As(err, &ae) && !retryable(ae.Status) {
 				return status, err
 			}

@@ -300,3 +300,31 @@ func TestClientSubmitAgency(t *testing.T) {
 		t.Errorf("malformed submission: err %v, want a rejected result", err)
 	}
 }
+
+// TestClientSubmitSkipsNonAgencyURLs: a URL that has no submission route (a public or metrics listener
+// given among the nodes) answers 404 or 405; the client goes on to the next node and skips that URL from
+// then on. A 404 to a GET stays an answer.
+func TestClientSubmitSkipsNonAgencyURLs(t *testing.T) {
+	r := newAgency(t, 100*time.Millisecond)
+	srv := httptest.NewServer(r.h)
+	defer srv.Close()
+	public := newCountingServer(t, failing(http.StatusNotFound))
+	metrics := newCountingServer(t, failing(http.StatusMethodNotAllowed))
+	c := testClient(public.URL, metrics.URL, srv.URL)
+	ctx := testContext(t)
+	for i := range 3 {
+		body, _ := signedTx(t, i+1)
+		r.f.submitCode, r.f.submitLog = 5, "nonce used" // an answer at once, without waiting for a commit
+		if res, err := c.Submit(ctx, body); err != nil || res.Status != SubmitRejected {
+			t.Fatalf("submission %d: %+v, %v", i, res, err)
+		}
+		r.f.awaitSubmit(t)
+	}
+	if public.calls.Load() != 1 || metrics.calls.Load() != 1 {
+		t.Errorf("the URLs without the route were asked %d and %d times, want once each", public.calls.Load(), metrics.calls.Load())
+	}
+	var ae *APIError
+	if _, err := testClient(public.URL).Receipt(ctx, [32]byte{1}); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
+		t.Errorf("GET answered 404: %v, want the APIError", err)
+	}
+}

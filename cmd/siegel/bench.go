@@ -131,9 +131,12 @@ func runBench(ctx context.Context, o benchOptions) (*benchReport, error) {
 	if _, err := rand.Read(run[:]); err != nil {
 		return nil, err
 	}
+	// Submission i goes first to node i mod N, then to the others in turn: the load is spread, and a
+	// node that is down, catching up or not an agency API is failed over.
 	clients := make([]*api.Client, len(o.nodes))
-	for i, u := range o.nodes {
-		clients[i] = &api.Client{URLs: []string{u}, HTTP: hc, Retry: 5 * time.Second}
+	for i := range o.nodes {
+		urls := append(slices.Clone(o.nodes[i:]), o.nodes[:i]...)
+		clients[i] = &api.Client{URLs: urls, HTTP: hc, Retry: 5 * time.Second}
 	}
 
 	var (

@@ -26,10 +26,10 @@ type Client struct {
 	// Retry bounds how long a call keeps trying nodes that are unavailable. Default 30 s.
 	Retry time.Duration
 
-	// noRoute holds the URLs (base and path) that answered a POST with 404 or 405: not an agency API
-	// (a public or metrics listener given by mistake, or a node without that route). The client skips
-	// them from then on and uses the other nodes.
-	noRoute sync.Map
+	// notAgency holds the base URLs that answered a POST with 404 or 405: not an agency API (a public or
+	// metrics listener given by mistake). The client skips them from then on for what only the agency
+	// API serves (agencyRoute) and uses the other nodes.
+	notAgency sync.Map
 }
 
 // NewClient returns a client for the given base URLs (e.g. http://127.0.0.1:8081), with Go's default
@@ -104,7 +104,8 @@ func retryable(status int) bool {
 }
 
 // do sends the request to each node in turn until one gives an answer that is not retryable, and
-// decodes a 2xx or 422 body into out. A node that has no route for a POST (404, 405) is skipped. It returns the HTTP status of the answer it used.
+// decodes a 2xx or 422 body into out. A node that has no route for a POST (404, 405) is not an agency
+// API: it is skipped, for that request and for later ones that only an agency API serves. It returns the HTTP status of the answer it used.
 func (c *Client) do(ctx context.Context, method, path string, body []byte, out any) (int, error) {
 	if len(c.URLs) == 0 {
 		return 0, errors.New("api: no node URL given")
@@ -115,7 +116,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	for {
 		failed := 0 // nodes that failed for good in this round
 		for _, base := range c.URLs {
-			if _, skip := c.noRoute.Load(base + path); skip && method == http.MethodPost {
+			if _, skip := c.notAgency.Load(base); skip && agencyRoute(method, path) {
 				failed++
 				continue
 			}
@@ -126,7 +127,7 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 			var ae *APIError
 			if errors.As(err, &ae) && method == http.MethodPost && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
 				// No such route here: another node may have it. A submission is never "not found".
-				c.noRoute.Store(base+path, true)
+				c.notAgency.Store(base, true)
 				lastErr = fmt.Errorf("%s: not an agency API for %s: %w", base, path, err)
 				failed++
 				continue
@@ -155,6 +156,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 		}
 		backoff = min(backoff*2, 3*time.Second)
 	}
+}
+
+// agencyRoute tells whether only an agency API serves the request: every POST, and the polls of a
+// submission's outcome.
+func agencyRoute(method, path string) bool {
+	return method == http.MethodPost || strings.HasPrefix(path, "/v1/txs/")
 }
 
 func (c *Client) once(ctx context.Context, method, url string, body []byte, out any) (int, error) {

@@ -323,6 +323,23 @@ func TestClientSubmitSkipsNonAgencyURLs(t *testing.T) {
 	if public.calls.Load() != 1 || metrics.calls.Load() != 1 {
 		t.Errorf("the URLs without the route were asked %d and %d times, want once each", public.calls.Load(), metrics.calls.Load())
 	}
+	// A pending submission is polled on the agency API, not on the URLs found to be something else.
+	body, h := signedTx(t, 9)
+	r.f.submitCode, r.f.submitLog = 0, ""
+	committed := make(chan struct{})
+	go func() {
+		defer close(committed)
+		if r.f.awaitSubmit(t) != nil {
+			r.f.setTx(TxOutcome{Hash: h, Height: 31}) // committed, but nobody told the tracker: found by polling
+		}
+	}()
+	if res, err := c.Submit(ctx, body); err != nil || res.Status != SubmitCommitted || res.Height != 31 {
+		t.Errorf("pending submission: %+v, %v", res, err)
+	}
+	<-committed
+	if public.calls.Load() != 1 || metrics.calls.Load() != 1 {
+		t.Errorf("polling asked the URLs without the agency routes: %d and %d calls", public.calls.Load(), metrics.calls.Load())
+	}
 	var ae *APIError
 	if _, err := testClient(public.URL).Receipt(ctx, [32]byte{1}); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		t.Errorf("GET answered 404: %v, want the APIError", err)

@@ -144,8 +144,9 @@ func (t *topTree) set(p tree.Path, n topNode) {
 // applies it after.
 type topChange struct {
 	paths []tree.Path
-	nodes []topNode
-	undo  []undoEntry
+	nodes []topNode   // the new node at paths[i]
+	prev  []topNode   // the node before at paths[i]
+	undo  []undoEntry // the same previous nodes, ordered by position for read's search
 }
 
 // change prepares the top's part of a block's map writes.
@@ -156,16 +157,18 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 			n++
 		}
 	}
-	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
+	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), prev: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, w := range writes {
 		if int(w.Path.Depth) >= topDepth {
 			continue
 		}
+		prev := t.at(w.Path)
 		c.paths = append(c.paths, w.Path)
 		c.nodes = append(c.nodes, toTop(w.Node))
-		c.undo = append(c.undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: t.at(w.Path)})
+		c.prev = append(c.prev, prev)
+		c.undo = append(c.undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: prev})
 	}
 	byPosition := func(a, b undoEntry) int { return a.cmp(b.depth, b.index) }
 	if !slices.IsSortedFunc(c.undo, byPosition) {
@@ -225,8 +228,8 @@ func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) (*topChange
 			errs = append(errs, batch.Set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode(), nil))
 		}
 	}
-	for i, u := range c.undo {
-		if u.prev.kind == topLeaf && c.nodes[i].kind == topInternal {
+	for i, prev := range c.prev {
+		if prev.kind == topLeaf && c.nodes[i].kind == topInternal {
 			errs = append(errs, batch.Delete(c.paths[i].AppendKey([]byte{pMap, sep}), nil))
 		}
 	}

@@ -3,7 +3,10 @@ package store
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble"
@@ -267,4 +270,54 @@ func TestFailedCommitStopsTheStore(t *testing.T) {
 		t.Fatalf("NewReader after a failed commit: %v, want ErrFailed", err)
 	}
 	closeStore(t, s)
+}
+
+// The top's change does not depend on the order of the writes it is given (tree.Update sorts them;
+// Block.MapWrites from elsewhere might not): staged deletions and the undo lists come out the same.
+func TestMapTopChangeOrder(t *testing.T) {
+	dir := t.TempDir()
+	c := newMapChain(t, dir, 9)
+	c.blocks(t, 4, 4) // leaves above the boundary
+	kvs := []tree.KV{}
+	for i := range 300 {
+		kvs = append(kvs, tree.KV{Key: docOf(uint64(1000 + i)), Value: hash(fmt.Sprint("v", i))})
+	}
+	_, writes, err := tree.Update(c.s.MapRead(), kvs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged := func(ws []tree.Write) (map[string]bool, []undoEntry) {
+		b := c.s.db.NewBatch()
+		defer b.Close()
+		ch, err := c.s.top.stageMap(b, ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deleted := map[string]bool{}
+		r := b.Reader()
+		for {
+			kind, k, _, ok, err := r.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ok {
+				break
+			}
+			if kind == pebble.InternalKeyKindDelete {
+				deleted[string(k)] = true
+			}
+		}
+		return deleted, ch.undo
+	}
+	wantDel, wantUndo := staged(writes)
+	if len(wantDel) == 0 {
+		t.Fatal("no leaf above the boundary gave way: the test does not test the deletions")
+	}
+	reversed := slices.Clone(writes)
+	slices.Reverse(reversed)
+	gotDel, gotUndo := staged(reversed)
+	if !maps.Equal(gotDel, wantDel) || !slices.Equal(gotUndo, wantUndo) {
+		t.Errorf("reversed writes: %d deletions and %d undo entries, sorted: %d and %d (or different ones)", len(gotDel), len(gotUndo), len(wantDel), len(wantUndo))
+	}
+	closeStore(t, c.s)
 }

@@ -52,8 +52,7 @@ type topNode struct {
 }
 
 const (
-	topNone uint8 = iota
-	topLeaf
+	topLeaf uint8 = 1 + iota
 	topInternal
 )
 
@@ -96,7 +95,7 @@ func (e undoEntry) cmp(depth uint16, index uint32) int {
 	return int(int64(e.index) - int64(index))
 }
 
-// at returns the node at p as of gen; t.mu is held.
+// at returns the node at p as of t.gen; t.mu is held.
 func (t *topTree) at(p tree.Path) topNode {
 	if int(p.Depth) >= len(t.levels) || t.levels[p.Depth] == nil {
 		return topNode{}
@@ -139,14 +138,14 @@ func (t *topTree) set(p tree.Path, n topNode) {
 	t.levels[p.Depth][topIndex(p)] = n
 }
 
-// topChange is what a block changes in the top: the new node at each position, and the undo entries
-// (the previous nodes), in order of position. stageMap makes it before the block commits, commit
-// applies it after.
+// topChange is what a block changes in the top, prepared by stageMap before the block commits and
+// applied by commit after: the new node at each position, the undo entries (the previous nodes, in order
+// of position, for read's search), and the positions whose stored leaf gives way to an internal node.
 type topChange struct {
 	paths []tree.Path
-	nodes []topNode   // the new node at paths[i]
-	prev  []topNode   // the node before at paths[i]
-	undo  []undoEntry // the same previous nodes, ordered by position for read's search
+	nodes []topNode // the new node at paths[i]
+	undo  []undoEntry
+	gone  []tree.Path
 }
 
 // change prepares the top's part of a block's map writes.
@@ -157,22 +156,24 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 			n++
 		}
 	}
-	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), prev: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
+	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, w := range writes {
 		if int(w.Path.Depth) >= topDepth {
 			continue
 		}
-		prev := t.at(w.Path)
+		prev, next := t.at(w.Path), toTop(w.Node)
 		c.paths = append(c.paths, w.Path)
-		c.nodes = append(c.nodes, toTop(w.Node))
-		c.prev = append(c.prev, prev)
+		c.nodes = append(c.nodes, next)
 		c.undo = append(c.undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: prev})
+		if prev.kind == topLeaf && next.kind == topInternal {
+			c.gone = append(c.gone, w.Path)
+		}
 	}
 	byPosition := func(a, b undoEntry) int { return a.cmp(b.depth, b.index) }
 	if !slices.IsSortedFunc(c.undo, byPosition) {
-		slices.SortFunc(c.undo, byPosition) // read searches it; tree.Update's writes come in this order
+		slices.SortFunc(c.undo, byPosition) // tree.Update's writes come in this order already
 	}
 	return c
 }
@@ -228,10 +229,8 @@ func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) (*topChange
 			errs = append(errs, batch.Set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode(), nil))
 		}
 	}
-	for i, prev := range c.prev {
-		if prev.kind == topLeaf && c.nodes[i].kind == topInternal {
-			errs = append(errs, batch.Delete(c.paths[i].AppendKey([]byte{pMap, sep}), nil))
-		}
+	for _, p := range c.gone {
+		errs = append(errs, batch.Delete(p.AppendKey([]byte{pMap, sep}), nil))
 	}
 	return c, errors.Join(errs...)
 }

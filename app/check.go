@@ -79,7 +79,8 @@ type checked struct {
 
 // check decides whether raw, whose SHA-256 is txHash, may be included in a block at height, given
 // committed state and the overlay of the block so far. The order of the checks is fixed, so every node
-// reports the same code. An error (as opposed to a rejection) means the store failed: the caller must not guess a verdict.
+// reports the same code. An error (as opposed to a rejection) means the store failed: the caller must
+// not guess a verdict.
 func (a *App) check(st state, raw []byte, txHash [32]byte, height uint64, ov *overlay) (*checked, *rejection, error) {
 	t, err := tx.Decode(raw)
 	switch {

@@ -144,23 +144,33 @@ func (h *commitHook) stop() {
 	h.pending = nil
 }
 
-// Backup writes a consistent copy of the node's databases into dir, which must not exist yet (its
-// parent must, on the file system of CometBFT's databases, or it returns ErrOtherFileSystem): CometBFT's databases as dir/data/ID.db, the validator's last sign state as
-// dir/data/priv_validator_state.json (not for a full node, which has no validator), and whatever app
-// writes into dir/data (the application's own database). The copy is taken at the end of the next Commit, so Backup waits for the next block; it
-// returns ctx's error, and leaves the request, if ctx ends first. app runs inside Commit: it MUST NOT
-// make ABCI calls (they would wait for Commit to return) and should be quick (a Pebble checkpoint,
-// which hard-links its files, is).
-func (n *Node) Backup(ctx context.Context, dir string, app func(dataDir string) error) (BackupInfo, error) {
+// BackupApp is the application's part of a backup.
+type BackupApp struct {
+	// DBs are the directories of the application's databases. Like CometBFT's, they must be on the
+	// file system of the copy (checkSameFileSystem).
+	DBs []string
+	// Checkpoint writes the application's copy into the backup's data directory. It runs inside Commit:
+	// it MUST NOT make ABCI calls (they would wait for Commit to return) and should be quick (a Pebble
+	// checkpoint, which hard-links its files, is).
+	Checkpoint func(dataDir string) error
+}
+
+// Backup writes a consistent copy of the node's databases into dir, which must not exist yet: CometBFT's
+// databases as dir/data/ID.db, the validator's last sign state as dir/data/priv_validator_state.json
+// (not for a full node, which has no validator), and whatever app.Checkpoint writes into dir/data. The
+// copy is taken at the end of the next Commit, so Backup waits for the next block; it returns ctx's
+// error, and leaves the request, if ctx ends first. It returns ErrOtherFileSystem, before writing
+// anything, if a database (CometBFT's or app.DBs) is not on the file system of dir's parent.
+func (n *Node) Backup(ctx context.Context, dir string, app BackupApp) (BackupInfo, error) {
 	if !filepath.IsAbs(dir) {
 		return BackupInfo{}, fmt.Errorf("consensus: backup directory %q is not an absolute path", dir)
 	}
-	// Refused before anything is written, and long before Commit: see CheckSameFileSystem.
-	var dbDirs []string
+	// Refused before anything is written, and long before Commit: see checkSameFileSystem.
+	dbDirs := slices.Clone(app.DBs)
 	for _, id := range n.dbs.ids() {
 		dbDirs = append(dbDirs, filepath.Join(n.n.Config().DBDir(), id+".db"))
 	}
-	if err := CheckSameFileSystem(filepath.Dir(dir), dbDirs...); err != nil {
+	if err := checkSameFileSystem(filepath.Dir(dir), dbDirs...); err != nil {
 		return BackupInfo{}, err
 	}
 	if err := os.Mkdir(dir, 0o700); err != nil {
@@ -169,7 +179,7 @@ func (n *Node) Backup(ctx context.Context, dir string, app func(dataDir string) 
 	if err := os.Mkdir(filepath.Join(dir, "data"), 0o700); err != nil {
 		return BackupInfo{}, fmt.Errorf("consensus: backup directory: %w", err)
 	}
-	r := &backupRequest{dir: dir, app: app, done: make(chan struct{})}
+	r := &backupRequest{dir: dir, app: app.Checkpoint, done: make(chan struct{})}
 	h := n.hook
 	h.mu.Lock()
 	if h.stopped {

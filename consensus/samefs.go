@@ -6,16 +6,16 @@ import (
 	"os"
 )
 
-// ErrOtherFileSystem is returned by CheckSameFileSystem, and so by Backup, when a database is on
+// ErrOtherFileSystem is returned by Backup when a database is on
 // another file system than the backup directory.
 var ErrOtherFileSystem = errors.New("consensus: not on the file system of the backup directory")
 
-// CheckSameFileSystem returns an error wrapping ErrOtherFileSystem unless every one of dbs (existing
+// checkSameFileSystem returns an error wrapping ErrOtherFileSystem unless every one of dbs (existing
 // paths) is on the file system of dir, by their device IDs. Pebble's Checkpoint hard-links a
 // database's files into the copy and, where it cannot (another file system), copies every one of
 // them: inside Commit, with consensus waiting. Where device IDs are not known (not a unix system), it
 // checks nothing.
-func CheckSameFileSystem(dir string, dbs ...string) error {
+func checkSameFileSystem(dir string, dbs ...string) error {
 	want, ok, err := deviceOf(dir)
 	if err != nil || !ok {
 		return err

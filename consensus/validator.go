@@ -24,14 +24,15 @@ type ValidatorStatus struct {
 }
 
 // Validator reports this node's validator: whether it is in the set, and whether it signed the
-// commits of the latest `recent` blocks.
-// A full node has no validator: only the set's size and power are reported.
+// commits of the latest `recent` blocks. A full node has no validator: only the set's size and power are
+// reported.
 func (n *Node) Validator(recent int) ValidatorStatus {
 	var vs ValidatorStatus
+	vals := n.n.EvidencePool().State().Validators
+	if vals != nil {
+		vs.Validators, vs.TotalPower = vals.Size(), vals.TotalVotingPower()
+	}
 	if n.fullNode {
-		if vals := n.n.EvidencePool().State().Validators; vals != nil {
-			vs.Validators, vs.TotalPower = vals.Size(), vals.TotalVotingPower()
-		}
 		return vs
 	}
 	pk, err := n.n.PrivValidator().GetPubKey()
@@ -40,9 +41,7 @@ func (n *Node) Validator(recent int) ValidatorStatus {
 	}
 	addr := pk.Address()
 	vs.Address = addr.String()
-	if vals := n.n.EvidencePool().State().Validators; vals != nil {
-		vs.Validators = vals.Size()
-		vs.TotalPower = vals.TotalVotingPower()
+	if vals != nil {
 		if _, v := vals.GetByAddress(addr); v != nil {
 			vs.InSet, vs.Power = true, v.VotingPower
 		}

@@ -172,6 +172,7 @@ type Options struct {
 type Store struct {
 	view
 	db    *pebble.DB
+	dir   string
 	snaps snapshots
 	docs  *docFilter
 	top   *topTree // the authenticated map's upper levels (top.go)
@@ -221,7 +222,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, docs: &docFilter{}, commit: commitBatch}
+	s := &Store{db: db, dir: dir, docs: &docFilter{}, commit: commitBatch}
 	if err := s.docs.load(db); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -237,6 +238,9 @@ func (s *Store) Close() error {
 	s.snaps.closeAll()
 	return s.db.Close()
 }
+
+// Dir returns the directory the store was opened in.
+func (s *Store) Dir() string { return s.dir }
 
 // DB exposes the Pebble handle for checkpoints and metrics; callers must not write through it.
 func (s *Store) DB() *pebble.DB { return s.db }

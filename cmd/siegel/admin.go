@@ -135,13 +135,6 @@ func newAdminServer(home string, node *consensus.Node, st *store.Store, logger *
 			writeAdminError(w, http.StatusBadRequest, fmt.Errorf("backup directory %q: must be HOME/%s... (directly in the node's home, %s)", req.Dir, backupDirPrefix, home))
 			return
 		}
-		// The application's database, like CometBFT's (checked by node.Backup), must be on the file
-		// system of the copy: Pebble would copy its files inside Commit otherwise.
-		if err := consensus.CheckSameFileSystem(filepath.Dir(req.Dir), filepath.Join(home, "data", "siegel")); err != nil {
-			logger.Error("backup refused", "dir", req.Dir, "err", err)
-			writeAdminError(w, http.StatusConflict, err)
-			return
-		}
 		logger.Info("backup requested: waiting for the next commit", "dir", req.Dir)
 		t, err := takeBackup(r.Context(), node, st, req.Dir)
 		if err != nil {
@@ -208,14 +201,14 @@ func inHome(home, dir string) bool {
 // takeBackup asks the node for a copy of its databases, the application's included, in dir.
 func takeBackup(ctx context.Context, node *consensus.Node, st *store.Store, dir string) (backupTaken, error) {
 	var app store.Commit
-	info, err := node.Backup(ctx, dir, func(data string) error {
+	info, err := node.Backup(ctx, dir, consensus.BackupApp{DBs: []string{st.Dir()}, Checkpoint: func(data string) error {
 		c, err := st.LastCommit()
 		if err != nil {
 			return err
 		}
 		app = c
 		return st.CheckpointDB(filepath.Join(data, "siegel"))
-	})
+	}})
 	if err != nil {
 		return backupTaken{}, err
 	}

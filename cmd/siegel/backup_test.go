@@ -447,6 +447,18 @@ func TestBackupRestoreReplica(t *testing.T) {
 	all := a.finish(t)
 
 	restored := filepath.Join(t.TempDir(), "replica-restored")
+	// A replica has no sign state to replace: --validator-state is refused from the manifest alone.
+	vs := filepath.Join(t.TempDir(), "priv_validator_state.json")
+	if err := os.WriteFile(vs, []byte(`{"height": "1", "round": 0, "step": 0}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, code := runCLI(t, "restore", "--in", bout, "--home", restored, "--validator-state", vs); code == 0 ||
+		!strings.Contains(out, "read replica (full node)") || !strings.Contains(out, "without the flag") {
+		t.Fatalf("restore of the replica with --validator-state: exit %d:\n%s", code, out)
+	}
+	if _, err := os.Stat(restored); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the refused restore left %s (%v)", restored, err)
+	}
 	out, code = runCLI(t, "restore", "--in", bout, "--home", restored)
 	if code != 0 || !strings.Contains(out, "read replica (full node)") || !strings.Contains(out, "gossip identity restored") ||
 		strings.Contains(out, "double_sign_check_height = ") {

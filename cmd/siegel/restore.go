@@ -154,21 +154,19 @@ func runRestore(in, home, valState string, soleRewind bool) (res *restoreResult,
 		return nil, fmt.Errorf("backup file: %w", err)
 	}
 	defer f.Close()
+	// Refusals that the manifest alone decides come before the archive is unpacked.
 	m, err := unpackBackup(f, staging, func(m *backupManifest) error {
-		if m.soleValidator() && !soleRewind {
-			return soleValidatorRefusal(in, m)
+		switch {
+		case m.soleValidator() && !soleRewind:
+			return soleValidatorRefusal(m)
+		case m.FullNode && valState != "":
+			return errors.New("--validator-state: this is the backup of a read replica (full node), which has no validator and so no " +
+				"sign state; restore it without the flag")
 		}
 		return nil
 	})
 	if err != nil {
-		if errors.Is(err, errSoleValidator) {
-			return nil, err
-		}
 		return nil, fmt.Errorf("backup file %s: %w", in, err)
-	}
-	if m.FullNode && valState != "" {
-		return nil, fmt.Errorf("--validator-state: %s is the backup of a read replica (full node), which has no validator and so no sign state; "+
-			"restore it without the flag", in)
 	}
 	if err := checkRestored(staging, m); err != nil {
 		return nil, fmt.Errorf("backup file %s is inconsistent: %w", in, err)
@@ -224,10 +222,9 @@ func runRestore(in, home, valState string, soleRewind bool) (res *restoreResult,
 	if res.DoubleSignCheck > 0 {
 		rec.DoubleSignCheck = &doubleSignCheckRecord{Height: res.DoubleSignCheck, SignState: res.SignState}
 	}
-	if err := writeRestoredRecord(home, &rec); err != nil {
+	if err := writeRestoredRecord(home, &rec); err != nil { // synced, and the home with it
 		return nil, fmt.Errorf("restore: %w", err)
 	}
-	syncDir(home)
 	return res, nil
 }
 
@@ -236,8 +233,8 @@ var errSoleValidator = errors.New("the backup of the network's only validator")
 
 // soleValidatorRefusal explains why restoring the network's only validator is refused without
 // --sole-validator-rewind, and what to do instead.
-func soleValidatorRefusal(in string, m *backupManifest) error {
-	return fmt.Errorf("%s is %w (validator %s, the validator set's only member at height %d). Restoring it REWINDS THE CHAIN "+
+func soleValidatorRefusal(m *backupManifest) error {
+	return fmt.Errorf("it is %w (validator %s, the validator set's only member at height %d). Restoring it REWINDS THE CHAIN "+
 		"to height %d: the blocks the original committed after that are lost, yet receipts issued for them still verify offline "+
 		"against the same genesis, and the restored node commits other blocks at those heights: two histories that both verify.\n"+
 		"If a newer copy of the chain exists, do not rewind: take a read replica's data/ (stopped, at the chain's tip) into a new "+
@@ -245,7 +242,7 @@ func soleValidatorRefusal(in string, m *backupManifest) error {
 		"replica's tip (the original's, if its disk is readable); started, the validator goes on from the tip and nothing is lost "+
 		"(docs/OPERATORS.md, \"Backup and restore\").\n"+
 		"If nothing newer exists, or you accept the rewind and will anchor the lost documents again, restore with --sole-validator-rewind",
-		in, errSoleValidator, m.ValidatorAddress, m.Height, m.Height)
+		errSoleValidator, m.ValidatorAddress, m.Height, m.Height)
 }
 
 // prepareHome makes sure home is a new or empty directory, and says whether it created it.

@@ -35,10 +35,11 @@ type doubleSignCheckRecord struct {
 	Height    int64               `json:"height"`
 	SignState consensus.SignState `json:"sign_state"`
 	// Cleared is when the node found the sign state past SignState, at ClearedAt, and set
-	// double_sign_check_height back to 0 (unless the operator had changed it; then Kept says so).
+	// double_sign_check_height back to 0, unless the operator had changed it: then Kept holds the
+	// operator's value (0 included) and the node left it.
 	Cleared   *time.Time           `json:"cleared,omitempty"`
 	ClearedAt *consensus.SignState `json:"cleared_at_sign_state,omitempty"`
-	Kept      int64                `json:"kept_height,omitempty"`
+	Kept      *int64               `json:"kept_height,omitempty"`
 }
 
 func readRestoredRecord(home string) (*restoredRecord, error) {
@@ -113,7 +114,7 @@ func finishRestoreCheck(home string, logger *slog.Logger) {
 	now := time.Now().UTC()
 	dc.Cleared, dc.ClearedAt = &now, &cur
 	if h := cc.Consensus.DoubleSignCheckHeight; h != dc.Height {
-		dc.Kept = h // the operator's own setting: not ours to change
+		dc.Kept = &h // the operator's own setting: not ours to change
 	} else if err := consensus.SetDoubleSignCheckHeight(home, 0); err != nil {
 		logger.Warn("restored validator: cannot set double_sign_check_height back to 0; set it yourself", "err", err)
 		return
@@ -121,9 +122,9 @@ func finishRestoreCheck(home string, logger *slog.Logger) {
 	if err := writeRestoredRecord(home, rec); err != nil {
 		logger.Warn("restored validator: cannot update the restore record", "err", err)
 	}
-	if dc.Kept != 0 {
+	if dc.Kept != nil {
 		logger.Info("restored validator has signed since the restore (its double-sign check passed); double_sign_check_height left as set by hand",
-			"double_sign_check_height", dc.Kept, "sign_state_height", cur.Height)
+			"double_sign_check_height", *dc.Kept, "sign_state_height", cur.Height)
 		return
 	}
 	logger.Info("restored validator has signed since the restore (its double-sign check passed): double_sign_check_height set back to 0 in config.toml",

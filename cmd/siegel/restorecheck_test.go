@@ -90,7 +90,22 @@ func TestRestoreCheckOneShot(t *testing.T) {
 		t.Fatal(err)
 	}
 	finishRestoreCheck(home, logger)
-	if rec, err := readRestoredRecord(home); err != nil || checkHeight() != 3 || rec.DoubleSignCheck.Kept != 3 || rec.DoubleSignCheck.Cleared == nil {
+	if rec, err := readRestoredRecord(home); err != nil || checkHeight() != 3 || rec.DoubleSignCheck.Kept == nil || *rec.DoubleSignCheck.Kept != 3 || rec.DoubleSignCheck.Cleared == nil {
 		t.Fatalf("operator's value: height %d, record %+v (%v)", checkHeight(), rec.DoubleSignCheck, err)
+	}
+
+	// An operator who set it to 0 by hand is recorded as such, not as the node's own clearing.
+	if err := consensus.SetDoubleSignCheckHeight(home, 0); err != nil {
+		t.Fatal(err)
+	}
+	rec.DoubleSignCheck.Cleared, rec.DoubleSignCheck.ClearedAt, rec.DoubleSignCheck.Kept = nil, nil, nil
+	if err := writeRestoredRecord(home, rec); err != nil {
+		t.Fatal(err)
+	}
+	logs.Reset()
+	finishRestoreCheck(home, logger)
+	if rec, err := readRestoredRecord(home); err != nil || rec.DoubleSignCheck.Kept == nil || *rec.DoubleSignCheck.Kept != 0 ||
+		!strings.Contains(logs.String(), "left as set by hand") || strings.Contains(logs.String(), "set back to 0") {
+		t.Fatalf("operator's 0: record %+v (%v)\n%s", rec.DoubleSignCheck, err, logs.String())
 	}
 }

@@ -116,8 +116,12 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	for {
 		failed := 0 // nodes that failed for good in this round
 		for _, base := range c.URLs {
-			if _, skip := c.notAgency.Load(base); skip && agencyRoute(method, path) {
+			agencyOnly := agencyRoute(method, path)
+			if _, skip := c.notAgency.Load(base); skip && agencyOnly {
 				failed++
+				if lastErr == nil {
+					lastErr = fmt.Errorf("%s: not an agency API (it had no route for an earlier request)", base)
+				}
 				continue
 			}
 			status, err := c.once(ctx, method, base+path, body, out)
@@ -125,8 +129,8 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 				return status, nil
 			}
 			var ae *APIError
-			if errors.As(err, &ae) && method == http.MethodPost && (ae.Status == http.StatusNotFound || ae.Status == http.StatusMethodNotAllowed) {
-				// No such route here: another node may have it. A submission is never "not found".
+			if errors.As(err, &ae) && agencyOnly && noRoute(method, ae) {
+				// Not an agency API (a public or metrics listener): another node may be one.
 				c.notAgency.Store(base, true)
 				lastErr = fmt.Errorf("%s: not an agency API for %s: %w", base, path, err)
 				failed++
@@ -158,10 +162,17 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 }
 
-// agencyRoute tells whether only an agency API serves the request: every POST, and the polls of a
-// submission's outcome.
+// agencyRoute tells whether only an agency API serves the request: every POST, the polls of a
+// submission's outcome and the stored metadata of a document (agency.go's routes).
 func agencyRoute(method, path string) bool {
-	return method == http.MethodPost || strings.HasPrefix(path, "/v1/txs/")
+	return method == http.MethodPost || strings.HasPrefix(path, "/v1/txs/") || strings.HasPrefix(path, "/v1/metadata/")
+}
+
+// noRoute tells whether an answer says the node has no such route: 405, or 404 other than the
+// "unknown" that agency routes answer for a resource they lack (a POST has no resource to lack).
+func noRoute(method string, ae *APIError) bool {
+	return ae.Status == http.StatusMethodNotAllowed ||
+		ae.Status == http.StatusNotFound && (method == http.MethodPost || ae.Code != "unknown")
 }
 
 func (c *Client) once(ctx context.Context, method, url string, body []byte, out any) (int, error) {

@@ -344,4 +344,30 @@ func TestClientSubmitSkipsNonAgencyURLs(t *testing.T) {
 	if _, err := testClient(public.URL).Receipt(ctx, [32]byte{1}); !errors.As(err, &ae) || ae.Status != http.StatusNotFound {
 		t.Errorf("GET answered 404: %v, want the APIError", err)
 	}
+	// A client given only URLs without the route says so, on every call, not with an empty error.
+	only := testClient(public.URL)
+	for i := range 2 {
+		body, _ := signedTx(t, 20+i)
+		if _, err := only.Submit(ctx, body); err == nil || !strings.Contains(err.Error(), "not an agency API") {
+			t.Errorf("submission %d to a public URL only: %v", i, err)
+		}
+	}
+}
+
+// The stored metadata of a document is an agency route: a public URL listed first answers "no such
+// route" (404 not_found), and the client asks the agency API; its "unknown" is the answer.
+func TestClientMetadataSkipsPublicURL(t *testing.T) {
+	r := newAgency(t, 100*time.Millisecond)
+	srv := httptest.NewServer(r.h)
+	defer srv.Close()
+	public := newCountingServer(t, func(w http.ResponseWriter, _ *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such route")
+	})
+	c := testClient(public.URL, srv.URL)
+	if _, err := c.Metadata(testContext(t), [32]byte{7}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("metadata of an unknown document through a public and an agency URL: %v, want ErrNotFound", err)
+	}
+	if public.calls.Load() != 1 {
+		t.Errorf("the public URL was asked %d times, want once", public.calls.Load())
+	}
 }

@@ -322,6 +322,7 @@ func TestInitJoinValidatorKeyInHome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	placed := map[string][]string{} // the files withFiles put into each home
 	withFiles := func(t *testing.T, key, state bool) string {
 		home := t.TempDir()
 		k, st, _, _ := consensus.ValidatorKeyFiles(home)
@@ -339,6 +340,7 @@ func TestInitJoinValidatorKeyInHome(t *testing.T) {
 			if err := os.WriteFile(w.path, w.b, 0o600); err != nil {
 				t.Fatal(err)
 			}
+			placed[home] = append(placed[home], w.path)
 		}
 		return home
 	}
@@ -358,8 +360,12 @@ func TestInitJoinValidatorKeyInHome(t *testing.T) {
 			path string
 			want []byte
 		}{{k, keyBytes}, {st, stateBytes}} {
-			if b, err := os.ReadFile(c.path); err == nil && string(b) != string(c.want) {
+			b, err := os.ReadFile(c.path)
+			if err == nil && string(b) != string(c.want) {
 				t.Fatalf("%s changed", c.path)
+			}
+			if err != nil && slices.Contains(placed[home], c.path) {
+				t.Fatalf("%s was there before the refused join and is gone (%v)", c.path, err)
 			}
 		}
 	}

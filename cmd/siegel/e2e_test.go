@@ -31,7 +31,7 @@ type procNet struct {
 func newProcNet(t *testing.T, n int) *procNet {
 	t.Helper()
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, n), n)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), n, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

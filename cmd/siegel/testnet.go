@@ -36,8 +36,6 @@ type testnetNode struct {
 	// Gossip is the metadata gossip's multiaddr, GossipID the node's peer ID there.
 	Gossip   string `json:"gossip"`
 	GossipID string `json:"gossip_id"`
-	// TimeoutCommit, when set, replaces CometBFT's timeout_commit (1 s) in the node's config.toml.
-	TimeoutCommit time.Duration `json:"-"`
 }
 
 // testnetSpec is what `testnet init` writes to DIR/testnet.json for start, stop and status.
@@ -65,7 +63,8 @@ func testnetLayout(dir string, n, base int) []testnetNode {
 // agency whose key is DIR/agency.key and a consortium with one member per validator (operator key
 // DIR/operator-I.key, threshold more than 2/3). The first `validators` nodes are genesis validators,
 // the others full nodes that governance can make validators. Every node lists the others as peers.
-func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec, error) {
+// timeoutCommit, when not 0, replaces CometBFT's timeout_commit (1 s) in every node's config.toml.
+func initTestnet(dir string, nodes []testnetNode, validators int, timeoutCommit time.Duration) (*testnetSpec, error) {
 	if _, err := os.Stat(filepath.Join(dir, "testnet.json")); err == nil {
 		return nil, fmt.Errorf("%s already holds a testnet (testnet.json); remove it first", dir)
 	}
@@ -127,7 +126,7 @@ func initTestnet(dir string, nodes []testnetNode, validators int) (*testnetSpec,
 			}
 		}
 		if _, err := consensus.InitHome(n.Home, consensus.InitOptions{Moniker: n.Name, P2PAddr: "tcp://" + n.P2P,
-			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true, TimeoutCommit: n.TimeoutCommit}); err != nil {
+			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true, TimeoutCommit: timeoutCommit}); err != nil {
 			return nil, err
 		}
 		if err := consensus.WriteGenesis(n.Home, testnetChainID, genesisTime, vals, appState); err != nil {

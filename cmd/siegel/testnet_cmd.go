@@ -38,11 +38,7 @@ func newTestnetCmd() *cobra.Command {
 			if timeoutCommit < 0 {
 				return fmt.Errorf("--timeout-commit %v: must not be negative", timeoutCommit)
 			}
-			layout := testnetLayout(dir, n+full, base)
-			for i := range layout {
-				layout[i].TimeoutCommit = timeoutCommit
-			}
-			spec, err := initTestnet(dir, layout, n)
+			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n, timeoutCommit)
 			if err != nil {
 				return err
 			}

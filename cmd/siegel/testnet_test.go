@@ -27,7 +27,7 @@ import (
 func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 	t.Helper()
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, n), validators)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), validators, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

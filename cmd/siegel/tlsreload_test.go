@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -69,7 +70,8 @@ func TestTLSReload(t *testing.T) {
 	check("first pair written", "reload-2", 2)
 	check("first pair unchanged over one check", "reload-1", 3)
 
-	stop := nt.watch(20*time.Millisecond, nil)
+	hup := make(chan os.Signal, 1) // what the node's SIGHUP handler feeds
+	stop := nt.watch(20*time.Millisecond, hup)
 	defer stop()
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok")) }))
@@ -145,8 +147,9 @@ func TestTLSReload(t *testing.T) {
 		t.Errorf("client of CA 2: %v", err)
 	}
 
-	// A forced reload (SIGHUP) of unchanged files says so.
-	nt.reloadAll(true)
+	// A forced reload (SIGHUP, through the watcher) of unchanged files says so.
+	hup <- syscall.SIGHUP
+	waitFor("the SIGHUP reload", func() bool { return len(find(logs.records(t), "SIGHUP: TLS files unchanged", nil)) > 0 })
 	if got := find(logs.records(t), "SIGHUP: TLS files unchanged", nil); len(got) != 1 {
 		t.Errorf("%d lines for an unchanged SIGHUP reload, want 1", len(got))
 	}

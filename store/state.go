@@ -17,13 +17,14 @@ const metaLog = "log"
 // ErrNoSnapshot is returned when the state of a height is no longer (or not yet) held for proofs.
 var ErrNoSnapshot = errors.New("store: no snapshot of that height")
 
-// stageState adds the authenticated-state part of b to batch, and returns the change to the map's top
-// to apply once the batch has committed.
-func (s *Store) stageState(batch *pebble.Batch, b *Block) (*topChange, error) {
-	var errs []error
-	set := func(k, v []byte) { errs = append(errs, batch.Set(k, v, nil)) }
+// stageState adds the authenticated-state part of b to w, and returns the change to the map's top to
+// apply once the block's batch has committed.
+func (s *Store) stageState(w *writeSet, b *Block) *topChange {
+	set := w.set
 	for _, n := range b.LogNodes {
-		set(logNodeKey(n.Level, n.Index), n.Hash[:])
+		v := w.bytes(len(n.Hash))
+		copy(v, n.Hash[:])
+		set(logNodeKey(n.Level, n.Index), v)
 	}
 	if b.Log != nil {
 		v := u64(b.Log.Size)
@@ -32,8 +33,7 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) (*topChange, error) {
 		}
 		set(key(pMeta, []byte(metaLog)), v)
 	}
-	top, err := s.top.stageMap(batch, b.MapWrites)
-	errs = append(errs, err)
+	top := s.top.stageMap(w, b.MapWrites)
 	if b.Checkpoint != nil {
 		set(key(pCheck, u64(b.Checkpoint.Height)), b.Checkpoint.Encode())
 	}
@@ -43,7 +43,7 @@ func (s *Store) stageState(batch *pebble.Batch, b *Block) (*topChange, error) {
 	if b.Validators != nil {
 		set(key(pVals, u64(b.ValidatorsFrom)), b.Validators.Encode())
 	}
-	return top, errors.Join(errs...)
+	return top
 }
 
 func logNodeKey(level uint8, index uint64) []byte {

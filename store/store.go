@@ -395,57 +395,57 @@ func (v view) TxResult(h [32]byte) (TxResult, error) {
 // Save writes one block's changes, its height and app hash in one synced batch, and prunes nonces that
 // can no longer be replayed (those whose expiry is at or below the new height).
 func (s *Store) Save(b *Block) error {
-	batch := s.db.NewBatch()
-	defer batch.Close()
-	set := func(k, v []byte) error { return batch.Set(k, v, nil) }
+	w := writeSet{ops: make([]writeOp, 0, 64+len(b.MapWrites)+2*len(b.Anchors)+len(b.LogNodes)+2*len(b.Nonces)+len(b.Txs)+len(b.Revoked))}
+	set := w.set
 	var errs []error
 	c := b.Commit
 	cv := binary.BigEndian.AppendUint64(nil, c.Height)
 	cv = binary.BigEndian.AppendUint64(cv, uint64(c.TimeUnixNano))
 	cv = append(cv, c.AppHash...)
-	errs = append(errs, set(key(pMeta, []byte(metaCommit)), cv))
+	set(key(pMeta, []byte(metaCommit)), cv)
 	if b.Params != nil {
-		errs = append(errs, set(key(pMeta, []byte(metaParams)), b.Params))
+		set(key(pMeta, []byte(metaParams)), b.Params)
 	}
 	for _, a := range b.Agencies {
 		v, err := json.Marshal(a)
-		errs = append(errs, err, set(key(pAgency, []byte(a.ID)), v))
+		errs = append(errs, err)
+		set(key(pAgency, []byte(a.ID)), v)
 		for _, k := range a.Keys {
-			errs = append(errs, set(key(pKey, k[:]), []byte(a.ID)))
+			set(key(pKey, k[:]), []byte(a.ID))
 		}
 	}
 	for i := range b.Anchors {
 		a := &b.Anchors[i]
-		errs = append(errs, set(key(pAnchor, a.DocHash[:]), append(u64(a.LogIndex), a.Encode()...)))
+		v := binary.BigEndian.AppendUint64(w.bytes(8 + a.EncodedLen())[:0], a.LogIndex)
+		set(key(pAnchor, a.DocHash[:]), a.AppendEncode(v))
 		if a.MetaDigest != nil {
-			errs = append(errs, set(key(pMetaIdx, u64(a.LogIndex)), a.DocHash[:]))
+			set(key(pMetaIdx, u64(a.LogIndex)), a.DocHash[:])
 		}
 	}
 	for _, pr := range b.Proposals {
 		v, err := json.Marshal(pr)
-		errs = append(errs, err, set(key(pProposal, pr.ID[:]), v))
+		errs = append(errs, err)
+		set(key(pProposal, pr.ID[:]), v)
 	}
 	for i := range b.Revoked {
 		r := &b.Revoked[i]
-		errs = append(errs, set(key(pRevoked, r.Doc[:]), r.Revocation.Encode()))
+		set(key(pRevoked, r.Doc[:]), r.Revocation.Encode())
 	}
-	top, err := s.stageState(batch, b)
-	errs = append(errs, err)
+	top := s.stageState(&w, b)
 	for _, n := range b.Nonces {
 		if n.Expiry <= c.Height {
 			continue // already past its expiry: pruneNonces, which reads committed state, would miss it
 		}
-		errs = append(errs,
-			set(key(pNonce, n.Signer[:], u64(n.Nonce)), u64(n.Expiry)),
-			set(key(pExpiry, u64(n.Expiry), n.Signer[:], u64(n.Nonce)), nil))
+		set(key(pNonce, n.Signer[:], u64(n.Nonce)), u64(n.Expiry))
+		set(key(pExpiry, u64(n.Expiry), n.Signer[:], u64(n.Nonce)), nil)
 	}
 	for _, t := range b.Txs {
 		v := binary.BigEndian.AppendUint64(nil, t.Height)
 		v = binary.BigEndian.AppendUint32(v, t.Index)
 		v = binary.BigEndian.AppendUint32(v, t.Code)
-		errs = append(errs, set(key(pTx, t.Hash[:]), v))
+		set(key(pTx, t.Hash[:]), v)
 	}
-	errs = append(errs, s.pruneNonces(batch, c.Height))
+	errs = append(errs, s.pruneNonces(&w, c.Height))
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("store: stage block %d: %w", c.Height, err)
 	}
@@ -456,6 +456,11 @@ func (s *Store) Save(b *Block) error {
 		docs[i] = b.Anchors[i].DocHash
 	}
 	s.docs.add(docs...)
+	batch := s.db.NewBatch()
+	defer batch.Close()
+	if err := w.apply(batch); err != nil {
+		return fmt.Errorf("store: batch of block %d: %w", c.Height, err)
+	}
 	s.commitMu.Lock()
 	defer s.commitMu.Unlock()
 	if s.failed != nil {
@@ -473,8 +478,8 @@ func (s *Store) Save(b *Block) error {
 // commitBatch commits a block's batch, synced. Tests replace it to make a commit fail.
 func commitBatch(b *pebble.Batch) error { return b.Commit(pebble.Sync) }
 
-// pruneNonces deletes, in batch, the nonces whose expiry is at most height.
-func (s *Store) pruneNonces(batch *pebble.Batch, height uint64) error {
+// pruneNonces deletes, in w, the nonces whose expiry is at most height.
+func (s *Store) pruneNonces(w *writeSet, height uint64) error {
 	upper := key(pExpiry, u64(height+1))
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pExpiry, sep}, UpperBound: upper})
 	if err != nil {
@@ -486,12 +491,8 @@ func (s *Store) pruneNonces(batch *pebble.Batch, height uint64) error {
 		if len(k) != 2+8+32+8 {
 			return fmt.Errorf("corrupt expiry key of %d bytes", len(k))
 		}
-		if err := batch.Delete(key(pNonce, k[10:]), nil); err != nil {
-			return err
-		}
-		if err := batch.Delete(append([]byte(nil), k...), nil); err != nil {
-			return err
-		}
+		w.delete(key(pNonce, k[10:]))
+		w.delete(append([]byte(nil), k...))
 	}
 	return it.Error()
 }

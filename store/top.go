@@ -13,17 +13,18 @@ import (
 	"github.com/siegel-notary/siegel/store/tree"
 )
 
-// topDepth divides the authenticated map in two. The nodes at depths below it (the top: at most
-// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 68 MiB at 20, each depth
-// allocated when a node first appears there) live in memory; only those at topDepth and
-// deeper, and every leaf, are written to Pebble. Every block's update rewrites much of the top (in a
-// block of 10,000 anchors every node down to depth 13, and about 10,000 at each depth below), so keeping
-// it out of Pebble saves most of the map's reads and over half of its writes, and the compactions those
-// writes cause (docs/PERFORMANCE.md). Open rebuilds the top from the nodes at topDepth and the leaves
+// topDepth divides the authenticated map in two. The nodes at depths below it (the top) live in memory;
+// only those at topDepth and deeper, and every leaf, are written to Pebble. The top has at most
+// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 272 MiB at 22, reached at a
+// few million anchors; below that, about 300 bytes per anchor (topLevel). Every block's update rewrites
+// much of the top (in a block of 10,000 anchors every node down to depth 13, and about 10,000 at each
+// depth below), so keeping it out of Pebble saves most of the map's reads and over half of its writes,
+// and the compactions those writes cause (docs/PERFORMANCE.md: 22 levels instead of 20 took a
+// validator's CPU per anchor from 26-29 us to 19-22 us on a store growing to 1.5 million anchors). Open rebuilds the top from the nodes at topDepth and the leaves
 // above it, and checks the root against the last checkpoint. Neither the app hash nor the proofs depend
 // on where a node is kept. A variable only so that tests can move the boundary to where a few thousand
 // keys reach past it.
-var topDepth = 20
+var topDepth = 22
 
 // keepGenerations is how many commits back the top can be read: the snapshots that receipts use
 // (keepSnapshots) and a margin for a Reader created just before a commit.
@@ -33,13 +34,13 @@ const keepGenerations = keepSnapshots + 4
 var errTopTooOld = errors.New("store: map state of that commit no longer held")
 
 // topTree is the map's top as of each of the last keepGenerations commits. gen counts commits since
-// Open. levels[d] holds the 2^d positions of depth d in order of their bits (allocated when a node first
-// appears at that depth), as of gen. undo[i] lists, for the commit that made generation undoFrom+i, the
+// Open. levels[d] holds the nodes at depth d by their position, their bits as a number (topLevel), as
+// of gen. undo[i] lists, for the commit that made generation undoFrom+i, the
 // positions it changed with what they held before, in order of position.
 type topTree struct {
 	mu       sync.RWMutex
 	gen      uint64
-	levels   [][]topNode
+	levels   []topLevel
 	undo     [][]undoEntry
 	undoFrom uint64
 }
@@ -95,12 +96,51 @@ func (e undoEntry) cmp(depth uint16, index uint32) int {
 	return int(int64(e.index) - int64(index))
 }
 
+// topLevel holds the nodes of one depth: in a map while they are few, then in an array of all 2^depth
+// positions. Random keys reach deep early (two of a few thousand keys share 22 bits), so an array per
+// depth from the first node on would cost the whole top's memory, 272 MiB, for a small store; the map
+// costs about twice an array's bytes per node, and the array takes over once an eighth of the
+// positions are used.
+type topLevel struct {
+	dense  []topNode
+	sparse map[uint32]topNode
+}
+
+func (l *topLevel) get(i uint32) topNode {
+	if l.dense != nil {
+		return l.dense[i]
+	}
+	return l.sparse[i]
+}
+
+func (l *topLevel) put(depth uint16, i uint32, n topNode) {
+	if l.dense != nil {
+		l.dense[i] = n
+		return
+	}
+	if l.sparse == nil {
+		l.sparse = map[uint32]topNode{}
+	}
+	if n.kind == 0 {
+		delete(l.sparse, i)
+		return
+	}
+	l.sparse[i] = n
+	if len(l.sparse) >= 1<<depth/8 {
+		l.dense = make([]topNode, 1<<depth)
+		for j, m := range l.sparse {
+			l.dense[j] = m
+		}
+		l.sparse = nil
+	}
+}
+
 // at returns the node at p as of t.gen; t.mu is held.
 func (t *topTree) at(p tree.Path) topNode {
-	if int(p.Depth) >= len(t.levels) || t.levels[p.Depth] == nil {
+	if int(p.Depth) >= len(t.levels) {
 		return topNode{}
 	}
-	return t.levels[p.Depth][topIndex(p)]
+	return t.levels[p.Depth].get(topIndex(p))
 }
 
 // read returns the node at p (Depth < topDepth) as of generation gen.
@@ -130,12 +170,9 @@ func (t *topTree) read(gen uint64, p tree.Path) (tree.Node, bool, error) {
 // set stores n at p; t.mu is held for writing.
 func (t *topTree) set(p tree.Path, n topNode) {
 	for len(t.levels) <= int(p.Depth) {
-		t.levels = append(t.levels, nil)
+		t.levels = append(t.levels, topLevel{})
 	}
-	if t.levels[p.Depth] == nil {
-		t.levels[p.Depth] = make([]topNode, 1<<p.Depth)
-	}
-	t.levels[p.Depth][topIndex(p)] = n
+	t.levels[p.Depth].put(p.Depth, topIndex(p), n)
 }
 
 // topChange is what a block changes in the top, prepared by stageMap before the block commits and
@@ -221,18 +258,22 @@ func (t *topTree) mapRead(gen uint64, get func([]byte) ([]byte, error)) tree.Rea
 // position above topDepth whose leaf gives way to an internal node (a new key shares its path) loses its
 // stored leaf, so that the stored leaves above topDepth are exactly the top's. It returns the top's
 // change, for commit once the batch has committed.
-func (t *topTree) stageMap(batch *pebble.Batch, writes []tree.Write) (*topChange, error) {
+func (t *topTree) stageMap(ws *writeSet, writes []tree.Write) *topChange {
 	c := t.change(writes)
-	var errs []error
 	for _, w := range writes {
 		if int(w.Path.Depth) >= topDepth || w.Node.Leaf {
-			errs = append(errs, batch.Set(w.Path.AppendKey([]byte{pMap, sep}), w.Node.Encode(), nil))
+			ws.set(mapKey(ws, w.Path), w.Node.EncodeTo(ws.bytes(tree.EncodedLen)))
 		}
 	}
 	for _, p := range c.gone {
-		errs = append(errs, batch.Delete(p.AppendKey([]byte{pMap, sep}), nil))
+		ws.delete(mapKey(ws, p))
 	}
-	return c, errors.Join(errs...)
+	return c
+}
+
+// mapKey is the store's key of the map node at p, in ws's arena.
+func mapKey(ws *writeSet, p tree.Path) []byte {
+	return p.AppendKey(append(ws.bytes(2 + 2 + (int(p.Depth)+7)/8)[:0], pMap, sep))
 }
 
 // loadTop rebuilds the top from the stored nodes at depths up to topDepth. Internal nodes above

@@ -289,8 +289,9 @@ func TestMapTopChangeOrder(t *testing.T) {
 	staged := func(ws []tree.Write) (map[string]bool, []undoEntry) {
 		b := c.s.db.NewBatch()
 		defer b.Close()
-		ch, err := c.s.top.stageMap(b, ws)
-		if err != nil {
+		var w writeSet
+		ch := c.s.top.stageMap(&w, ws)
+		if err := w.apply(b); err != nil {
 			t.Fatal(err)
 		}
 		deleted := map[string]bool{}
@@ -320,4 +321,37 @@ func TestMapTopChangeOrder(t *testing.T) {
 		t.Errorf("reversed writes: %d deletions and %d undo entries, sorted: %d and %d (or different ones)", len(gotDel), len(gotUndo), len(wantDel), len(wantUndo))
 	}
 	closeStore(t, c.s)
+}
+
+// TestTopLevelSparseThenDense checks a depth of the top through its change from a map to an array: every
+// node stays where it was put, a cleared position reads as empty, and the array comes when an eighth of
+// the positions are used, not before.
+func TestTopLevelSparseThenDense(t *testing.T) {
+	const depth = 10
+	var l topLevel
+	want := map[uint32]topNode{}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for step := 0; len(want) < 1<<depth/4; step++ {
+		i := rng.Uint32N(1 << depth)
+		n := topNode{kind: topLeaf, a: hash(fmt.Sprint(step))}
+		if step%7 == 3 {
+			n = topNode{} // clearing a position, used or not
+			delete(want, i)
+		} else {
+			want[i] = n
+		}
+		wasDense := l.dense != nil
+		l.put(depth, i, n)
+		if !wasDense && (l.dense != nil) != (len(want) >= 1<<depth/8) {
+			t.Fatalf("step %d, %d nodes: array %v", step, len(want), l.dense != nil)
+		}
+		for j := range uint32(1 << depth) {
+			if got := l.get(j); got != want[j] {
+				t.Fatalf("step %d: position %d holds %v, want %v", step, j, got, want[j])
+			}
+		}
+	}
+	if l.dense == nil {
+		t.Fatalf("%d nodes of %d positions still in a map", len(want), 1<<depth)
+	}
 }

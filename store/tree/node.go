@@ -72,8 +72,8 @@ type Node struct {
 	Left, Right [32]byte
 }
 
-// encodedLen is the length of every encoded Node.
-const encodedLen = 1 + 64
+// EncodedLen is the length of every encoded Node.
+const EncodedLen = 1 + 64
 
 // ErrMalformedNode is returned by DecodeNode and ParsePath for bytes that Encode and Key did not write.
 var ErrMalformedNode = errors.New("tree: malformed node")
@@ -82,9 +82,13 @@ var ErrMalformedNode = errors.New("tree: malformed node")
 //
 //	0x00 | key(32) | value(32)    for a leaf
 //	0x01 | left(32) | right(32)   for an internal node
-func (n Node) Encode() []byte {
-	b := make([]byte, encodedLen)
+func (n Node) Encode() []byte { return n.EncodeTo(make([]byte, EncodedLen)) }
+
+// EncodeTo writes Encode's bytes to b, which must be EncodedLen long, and returns it.
+func (n Node) EncodeTo(b []byte) []byte {
+	b = b[:EncodedLen]
 	if n.Leaf {
+		b[0] = 0x00
 		copy(b[1:], n.Key[:])
 		copy(b[33:], n.Value[:])
 	} else {
@@ -99,8 +103,8 @@ func (n Node) Encode() []byte {
 // with two empty children.
 func DecodeNode(b []byte) (Node, error) {
 	var n Node
-	if len(b) != encodedLen {
-		return n, fmt.Errorf("%w: %d bytes, want %d", ErrMalformedNode, len(b), encodedLen)
+	if len(b) != EncodedLen {
+		return n, fmt.Errorf("%w: %d bytes, want %d", ErrMalformedNode, len(b), EncodedLen)
 	}
 	switch b[0] {
 	case 0x00:

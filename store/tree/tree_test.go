@@ -316,3 +316,60 @@ func TestGoldenRoot(t *testing.T) {
 		t.Fatalf("root = %s, want %s (reference %x)", got, golden, want)
 	}
 }
+
+// TestUpdateConcurrent runs updates of one stored tree from several goroutines at once, as a validator
+// does for competing proposals while CheckTx reads: Update shares a scratch buffer between calls, and
+// every call must still return what it returns alone (the race detector watches the buffer too).
+func TestUpdateConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	kv := func() tree.KV {
+		var k tree.KV
+		for i := range k.Key {
+			k.Key[i], k.Value[i] = byte(rng.Uint32()), byte(rng.Uint32())
+		}
+		return k
+	}
+	base := mem{}
+	var first []tree.KV
+	for range 3000 {
+		first = append(first, kv())
+	}
+	base.update(t, first)
+	type result struct {
+		root   [32]byte
+		writes []tree.Write
+	}
+	batches := make([][]tree.KV, 4)
+	want := make([]result, len(batches))
+	for i := range batches {
+		for range 500 * (i + 1) {
+			batches[i] = append(batches[i], kv())
+		}
+		root, writes, err := tree.Update(base.read, batches[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = result{root, writes}
+	}
+	errs := make(chan error, len(batches))
+	for i := range batches {
+		go func() {
+			for range 20 {
+				root, writes, err := tree.Update(base.read, batches[i])
+				if err == nil && (root != want[i].root || !slices.Equal(writes, want[i].writes)) {
+					err = fmt.Errorf("batch %d: a different result when run beside the others", i)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range batches {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

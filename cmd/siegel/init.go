@@ -113,6 +113,13 @@ func initHome(s homeSpec) error {
 	if err := s.node.validate(); err != nil {
 		return err
 	}
+	// A new network's validator is the one key in its genesis: a key left in the home (from an earlier
+	// init, a copied home) could be signing for another node as well. joinHome asks for
+	// --keep-validator-key; a new network starts from a home without one.
+	if key, state, haveKey, haveState := consensus.ValidatorKeyFiles(s.home); haveKey || haveState {
+		return fmt.Errorf("%s holds a validator key or sign state already (%s, %s): a new network gets a new key. "+
+			"Move them out of the home, or use an empty home", s.home, key, state)
+	}
 	g := app.Genesis{Params: app.DefaultParams(), Agencies: s.agencies, Consortium: s.consortium}
 	if err := g.Validate(); err != nil {
 		return err

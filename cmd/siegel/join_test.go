@@ -422,4 +422,20 @@ func TestInitJoinValidatorKeyInHome(t *testing.T) {
 			t.Fatalf("exit %d (want 0, and no KEPT line for a new key): %s", code, out)
 		}
 	})
+	// A new network (no --genesis) never adopts a key or state left in the home.
+	for _, c := range []struct {
+		name       string
+		key, state bool
+	}{{"new network, key and state", true, true}, {"new network, key only", true, false}, {"new network, state only", false, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			home := withFiles(t, c.key, c.state)
+			out, code := runCLI(t, "init", "--home", home)
+			refused(t, home, out, code, "holds a validator key or sign state already")
+		})
+	}
+	t.Run("new network, empty home", func(t *testing.T) {
+		if out, code := runCLI(t, "init", "--home", t.TempDir()); code != 0 {
+			t.Fatalf("exit %d: %s", code, out)
+		}
+	})
 }

@@ -44,19 +44,12 @@ var ErrMalformedRecord = errors.New("receipt: malformed record")
 //
 // All integers are big-endian. The encoding is what the Merkle log will commit to, so it never changes
 // for version 1.
-func (r *Record) Encode() []byte { return r.AppendEncode(make([]byte, 0, r.EncodedLen())) }
-
-// EncodedLen is the length of Encode's result.
-func (r *Record) EncodedLen() int {
+func (r *Record) Encode() []byte {
 	n := 1 + 32 + 1 + len(r.Agency) + 32 + 8 + 8 + 32 + 4 + 4 + 1
 	if r.MetaDigest != nil {
 		n += 32
 	}
-	return n
-}
-
-// AppendEncode appends Encode's bytes to b.
-func (r *Record) AppendEncode(b []byte) []byte {
+	b := make([]byte, 0, n)
 	b = append(b, recordVersion)
 	b = append(b, r.DocHash[:]...)
 	b = append(b, byte(len(r.Agency)))

@@ -5,10 +5,13 @@
 // in a single synced Pebble batch: after a crash the store holds either the whole block or none of it,
 // and CometBFT's handshake replays what is missing. Reads see committed state only.
 //
-// The authenticated map is split at depth 20 (top.go): the nodes above live in memory (every block
+// The authenticated map is split at depth 22 (top.go): the nodes above live in memory (every block
 // rewrites much of them), per commit for the last few, and are rebuilt at Open from what Pebble holds,
-// the nodes at depth 20 and below and every leaf; Open checks the rebuilt root against the last
+// the nodes at depth 22 and below and every leaf; Open checks the rebuilt root against the last
 // checkpoint.
+//
+// An anchor is stored in two parts (anchorvalue.go): its own fields under its document hash, and what
+// all the anchors of one transaction share once per transaction.
 //
 // It leaves deciding what to write (validation, execution, app hash) to package app.
 package store

@@ -24,7 +24,8 @@ var ErrNotFound = errors.New("store: not found")
 // Key prefixes. One byte each, so that ranges never overlap.
 const (
 	pMeta      = 'm' // m/<name>
-	pAnchor    = 'a' // a/<doc hash>            -> log index(8) | receipt.Record encoding
+	pAnchor    = 'a' // a/<doc hash>            -> anchor value (anchorValue)
+	pTxRec     = 'b' // b/<height><tx index>    -> what the anchors of one transaction share (txRecord)
 	pAgency    = 'g' // g/<agency ID>           -> Agency JSON
 	pKey       = 'k' // k/<public key>          -> agency ID
 	pNonce     = 'n' // n/<signer><nonce>       -> expiry
@@ -308,14 +309,34 @@ func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) 
 	if err != nil {
 		return Anchor{}, err
 	}
-	if len(v) < 8 {
-		return Anchor{}, fmt.Errorf("store: anchor %x: corrupt value of %d bytes", doc, len(v))
+	if len(v) > maxAnchorValueLen {
+		// Written before anchors were stored in two parts: the log index and the whole record.
+		r, err := receipt.DecodeRecord(v[8:])
+		if err != nil {
+			return Anchor{}, fmt.Errorf("store: anchor %x: %w", doc, err)
+		}
+		return withRevocation(get, Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)})
 	}
-	r, err := receipt.DecodeRecord(v[8:])
+	a, err := decodeAnchorValue(doc, v)
 	if err != nil {
+		return Anchor{}, err
+	}
+	tv, err := get(txRecKey(a.Height, a.TxIndex))
+	if errors.Is(err, ErrNotFound) {
+		return Anchor{}, fmt.Errorf("store: anchor %x: no record of its transaction (height %d, index %d)", doc, a.Height, a.TxIndex)
+	}
+	if err != nil {
+		return Anchor{}, err
+	}
+	if err := decodeTxRecord(tv, &a.Record); err != nil {
 		return Anchor{}, fmt.Errorf("store: anchor %x: %w", doc, err)
 	}
-	a := Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)}
+	return withRevocation(get, a)
+}
+
+// withRevocation adds the document's revocation, if it has one, to a.
+func withRevocation(get func([]byte) ([]byte, error), a Anchor) (Anchor, error) {
+	doc := a.DocHash
 	rv, err := get(key(pRevoked, doc[:]))
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -414,10 +435,17 @@ func (s *Store) Save(b *Block) error {
 			set(key(pKey, k[:]), []byte(a.ID))
 		}
 	}
+	var tx *Anchor // the last anchor whose transaction's record was staged
 	for i := range b.Anchors {
 		a := &b.Anchors[i]
-		v := binary.BigEndian.AppendUint64(w.bytes(8 + a.EncodedLen())[:0], a.LogIndex)
-		set(key(pAnchor, a.DocHash[:]), a.AppendEncode(v))
+		switch {
+		case tx == nil || tx.Height != a.Height || tx.TxIndex != a.TxIndex:
+			tx = a
+			set(txRecKey(a.Height, a.TxIndex), appendTxRecord(w.bytes(txRecordLen(a.Agency))[:0], &a.Record))
+		case tx.TxHash != a.TxHash || tx.Signer != a.Signer || tx.Agency != a.Agency || !tx.Time.Equal(a.Time):
+			errs = append(errs, fmt.Errorf("anchors %x and %x of transaction %d disagree on what they share", tx.DocHash[:8], a.DocHash[:8], a.TxIndex))
+		}
+		set(key(pAnchor, a.DocHash[:]), appendAnchorValue(w.bytes(anchorValueLen(a))[:0], a))
 		if a.MetaDigest != nil {
 			set(key(pMetaIdx, u64(a.LogIndex)), a.DocHash[:])
 		}

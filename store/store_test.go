@@ -3,12 +3,14 @@ package store
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -265,8 +267,55 @@ func TestCorruptRecords(t *testing.T) {
 	if _, err := s.TxResult(hash("tx")); err == nil || errors.Is(err, ErrNotFound) {
 		t.Errorf("TxResult of a corrupt record: %v", err)
 	}
-	if _, err := s.Anchor(hash("doc")); !errors.Is(err, receipt.ErrMalformedRecord) {
+	if _, err := s.Anchor(hash("doc")); err == nil || !strings.Contains(err.Error(), "corrupt value of 9 bytes") {
 		t.Errorf("Anchor of a corrupt record: %v", err)
+	}
+	// The two parts of an anchor (anchorvalue.go), each broken in its own way.
+	good := func(height uint64, flags byte) []byte {
+		v := binary.BigEndian.AppendUint64(nil, 7)
+		v = binary.BigEndian.AppendUint64(v, height)
+		return append(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(v, 0), 3), flags)
+	}
+	txRec := append(append(make([]byte, 64), 0, 0, 0, 0, 0, 0, 0, 1), "agency-a"...)
+	for _, c := range []struct {
+		name         string
+		value, txRec []byte
+		want         string
+	}{
+		{"unknown flags", good(5, 2), txRec, "flags 0x2"},
+		{"digest flag without the digest", good(5, 1), txRec, "flags 0x1 with 25 bytes"},
+		{"no transaction record", good(5, 0), nil, "no record of its transaction (height 5, index 0)"},
+		{"short transaction record", good(5, 0), txRec[:72], "corrupt transaction record of 72 bytes"},
+		{"long agency", good(5, 0), append(slices.Clone(txRec[:72]), strings.Repeat("a", receipt.MaxAgencyIDLen+1)...), "corrupt transaction record"},
+	} {
+		doc := hash(c.name)
+		b := s.db.NewBatch()
+		_ = b.Set(key(pAnchor, doc[:]), c.value, nil)
+		_ = b.Delete(txRecKey(5, 0), nil)
+		if c.txRec != nil {
+			_ = b.Set(txRecKey(5, 0), c.txRec, nil)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		s.docs.add(doc)
+		if _, err := s.Anchor(doc); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
+		}
+	}
+	// And whole: the same parts read back as the record they make.
+	doc := hash("whole")
+	if err := s.db.Set(key(pAnchor, doc[:]), good(5, 0), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Set(txRecKey(5, 0), txRec, pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	s.docs.add(doc)
+	a, err := s.Anchor(doc)
+	want := receipt.Record{DocHash: doc, Agency: "agency-a", Height: 5, Time: time.Unix(0, 1).UTC(), Entry: 3}
+	if err != nil || !reflect.DeepEqual(a.Record, want) || a.LogIndex != 7 {
+		t.Errorf("Anchor: %+v, %v; want %+v at log index 7", a, err, want)
 	}
 }
 
@@ -416,5 +465,55 @@ func TestReceiptOfRevocation(t *testing.T) {
 		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, tc.rev.LogIndex, r.Checkpoint.LogSize, leaf[:], ps, r.Checkpoint.LogRoot[:]); err != nil {
 			t.Errorf("revocation of %x not in the log at %d: %v", tc.doc[:4], tc.height, err)
 		}
+	}
+}
+
+// TestSaveRefusesDisagreeingAnchors: the anchors of one transaction share one stored record of what is
+// the transaction's (anchorvalue.go), so Save refuses a block whose anchors of one transaction differ
+// there, instead of storing one of them wrong.
+func TestSaveRefusesDisagreeingAnchors(t *testing.T) {
+	for name, change := range map[string]func(r *receipt.Record){
+		"signer":  func(r *receipt.Record) { r.Signer = pub("a1") },
+		"tx hash": func(r *receipt.Record) { r.TxHash = hash("tx9") },
+		"agency":  func(r *receipt.Record) { r.Agency = "alpha" },
+		"time":    func(r *receipt.Record) { r.Time = r.Time.Add(time.Nanosecond) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := openStore(t, t.TempDir(), nil)
+			defer closeStore(t, s)
+			save(t, s, genesisBlock())
+			b := block1()
+			change(&b.Anchors[1].Record)
+			if err := s.Save(b); err == nil || !strings.Contains(err.Error(), "disagree on what they share") {
+				t.Fatalf("Save: %v", err)
+			}
+			if _, err := s.Anchor(hash("d1")); !errors.Is(err, ErrNotFound) {
+				t.Fatalf("the refused block's anchor is stored: %v", err)
+			}
+		})
+	}
+}
+
+// TestLegacyAnchorValue: an anchor stored whole (log index and receipt.Record's encoding), as before
+// anchorvalue.go, still reads back, with its revocation.
+func TestLegacyAnchorValue(t *testing.T) {
+	s := openStore(t, t.TempDir(), nil)
+	defer closeStore(t, s)
+	want := block1().Anchors[1]
+	rev := revocationOf(4, 9, 1, nil)
+	if err := s.db.Set(key(pAnchor, want.DocHash[:]), append(binary.BigEndian.AppendUint64(nil, want.LogIndex), want.Encode()...), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Set(key(pRevoked, want.DocHash[:]), rev.Encode(), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	s.docs.add(want.DocHash)
+	got, err := s.Anchor(want.DocHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Revocation = &rev
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("legacy anchor read back as %+v, want %+v", got, want)
 	}
 }

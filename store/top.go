@@ -30,8 +30,10 @@ var topDepth = 22
 // (keepSnapshots) and a margin for a Reader created just before a commit.
 const keepGenerations = keepSnapshots + 4
 
-// errTopTooOld is returned when the top is read as of a commit it no longer holds.
-var errTopTooOld = errors.New("store: map state of that commit no longer held")
+// errTopTooOld is returned when the top is read as of a commit it no longer holds. Like a released
+// snapshot it means the height's state is gone, and callers treat it so (a receipt is built again at
+// the newest signed height): it wraps ErrNoSnapshot.
+var errTopTooOld = fmt.Errorf("%w: the map's state of that commit is no longer held", ErrNoSnapshot)
 
 // topTree is the map's top as of each of the last keepGenerations commits. gen counts commits since
 // Open. levels[d] holds the nodes at depth d by their position, their bits as a number (topLevel), as

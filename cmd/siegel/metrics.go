@@ -143,13 +143,23 @@ func newAppMetrics(reg prometheus.Registerer) *appMetrics {
 	})
 	stateSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "siegel_state_size_bytes", Help: "Disk space used by the application's Pebble database (live and obsolete files, WAL included).",
-	}, m.stateSize)
+	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().DiskSpaceUsage()) }))
+	// Pebble's background work, which competes with block execution for the CPU (docs/PERFORMANCE.md).
+	compactions := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "siegel_state_compactions_total", Help: "Compactions the application's Pebble database has completed since the node started.",
+	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Compact.Count) }))
+	flushes := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "siegel_state_flushes_total", Help: "Memtable flushes of the application's Pebble database since the node started.",
+	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Flush.Count) }))
+	debt := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "siegel_state_compaction_debt_bytes", Help: "Bytes Pebble estimates it must compact to bring its levels into shape.",
+	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Compact.EstimatedDebt) }))
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "siegel_build_info", Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.anchors, m.revoked, m.txs, m.rejected, m.height, m.lastCommit, m.checkTx, m.finalize, m.commit,
-		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, stateSize, build)
+		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, stateSize, compactions, flushes, debt, build)
 
 	// Series that would otherwise appear only after their first event.
 	for c := tx.Code(1); !strings.HasPrefix(c.String(), "code_"); c++ {
@@ -276,18 +286,20 @@ func (m *appMetrics) watchStore(st *store.Store) {
 	m.setLag(c.Height)
 }
 
-// stateSize is siegel_state_size_bytes: Pebble's disk usage, or 0 before watchStore.
-func (m *appMetrics) stateSize() (v float64) {
-	st := m.st.Load()
-	if st == nil {
-		return 0
-	}
-	defer func() {
-		if recover() != nil { // a scrape racing the store's Close at shutdown
-			v = 0
+// fromStore returns a metric function that reads f of the store, or 0 before watchStore.
+func (m *appMetrics) fromStore(f func(*store.Store) float64) func() float64 {
+	return func() (v float64) {
+		st := m.st.Load()
+		if st == nil {
+			return 0
 		}
-	}()
-	return float64(st.DB().Metrics().DiskSpaceUsage())
+		defer func() {
+			if recover() != nil { // a scrape racing the store's Close at shutdown
+				v = 0
+			}
+		}()
+		return f(st)
+	}
 }
 
 // instrument counts the requests h answers in siegel_api_requests_total{listener,route,status}, and the

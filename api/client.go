@@ -113,10 +113,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	deadline := time.Now().Add(c.Retry)
 	backoff := 200 * time.Millisecond
 	var lastErr error
+	agencyOnly := agencyRoute(method, path)
 	for {
 		failed := 0 // nodes that failed for good in this round
 		for _, base := range c.URLs {
-			agencyOnly := agencyRoute(method, path)
 			if _, skip := c.notAgency.Load(base); skip && agencyOnly {
 				failed++
 				if lastErr == nil {

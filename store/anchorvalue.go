@@ -69,7 +69,7 @@ func decodeAnchorValue(doc [32]byte, v []byte) (Anchor, error) {
 // txRecKey is the key of the record shared by the anchors of the transaction at index in the block
 // at height.
 func txRecKey(height uint64, index uint32) []byte {
-	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64([]byte{pTxRec, sep}, height), index)
+	return key(pTxRec, u64(height), binary.BigEndian.AppendUint32(nil, index))
 }
 
 // txRecordLen is the length of a transaction's shared record:

@@ -15,15 +15,16 @@ import (
 
 // topDepth divides the authenticated map in two. The nodes at depths below it (the top) live in memory;
 // only those at topDepth and deeper, and every leaf, are written to Pebble. The top has at most
-// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 272 MiB at 22, reached at a
-// few million anchors; below that, about 300 bytes per anchor (topLevel). Every block's update rewrites
-// much of the top (in a block of 10,000 anchors every node down to depth 13, and about 10,000 at each
-// depth below), so keeping it out of Pebble saves most of the map's reads and over half of its writes,
-// and the compactions those writes cause (docs/PERFORMANCE.md: 22 levels instead of 20 took a
-// validator's CPU per anchor from 26-29 us to 19-22 us on a store growing to 1.5 million anchors). Open rebuilds the top from the nodes at topDepth and the leaves
-// above it, and checks the root against the last checkpoint. Neither the app hash nor the proofs depend
-// on where a node is kept. A variable only so that tests can move the boundary to where a few thousand
-// keys reach past it.
+// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 272 MiB at 22. Below that
+// it takes 270-390 bytes per anchor (topLevel; measured at 10,000, 100,000 and 1,000,000 random keys:
+// 2, 36 and 260 MiB). Every block's update rewrites much of the top (in a block of 10,000 anchors every
+// node down to depth 13, and about 10,000 at each depth below), so keeping it out of Pebble saves most
+// of the map's reads and over half of its writes, and the compactions those writes cause
+// (docs/PERFORMANCE.md: 22 levels instead of 20 took BenchmarkValidatorPipeline from 25.5-26.1 to
+// 19.2-22.3 us of CPU per anchor on a store growing to 1.5 million anchors). Open rebuilds the top from
+// the nodes at topDepth and the leaves above it, and checks the root against the last checkpoint.
+// Neither the app hash nor the proofs depend on where a node is kept. A variable only so that tests can
+// move the boundary to where a few thousand keys reach past it.
 var topDepth = 22
 
 // keepGenerations is how many commits back the top can be read: the snapshots that receipts use
@@ -37,13 +38,13 @@ var errTopTooOld = fmt.Errorf("%w: the map's state of that commit is no longer h
 
 // topTree is the map's top as of each of the last keepGenerations commits. gen counts commits since
 // Open. levels[d] holds the nodes at depth d by their position, their bits as a number (topLevel), as
-// of gen. undo[i] lists, for the commit that made generation undoFrom+i, the
-// positions it changed with what they held before, in order of position.
+// of gen. undo[i] lists, for the commit that made generation undoFrom+i, the positions it changed with
+// what they held before, in order of position.
 type topTree struct {
 	mu       sync.RWMutex
 	gen      uint64
 	levels   []topLevel
-	undo     [][]undoEntry
+	undo     [][]topEntry
 	undoFrom uint64
 }
 
@@ -85,13 +86,15 @@ func topIndex(p tree.Path) uint32 {
 	return v >> (24 - p.Depth)
 }
 
-type undoEntry struct {
+// topEntry is a node at a position of the top: a block's new node there, or, in an undo list, the node
+// it replaced.
+type topEntry struct {
 	depth uint16
 	index uint32
-	prev  topNode
+	node  topNode
 }
 
-func (e undoEntry) cmp(depth uint16, index uint32) int {
+func (e topEntry) cmp(depth uint16, index uint32) int {
 	if e.depth != depth {
 		return int(e.depth) - int(depth)
 	}
@@ -159,8 +162,8 @@ func (t *topTree) read(gen uint64, p tree.Path) (tree.Node, bool, error) {
 		// The first commit after gen that changed p knows what p held at gen.
 		idx := topIndex(p)
 		for _, u := range t.undo[gen+1-t.undoFrom:] {
-			if i, found := slices.BinarySearchFunc(u, p.Depth, func(e undoEntry, d uint16) int { return e.cmp(d, idx) }); found {
-				n, ok := u[i].prev.node()
+			if i, found := slices.BinarySearchFunc(u, p.Depth, func(e topEntry, d uint16) int { return e.cmp(d, idx) }); found {
+				n, ok := u[i].node.node()
 				return n, ok, nil
 			}
 		}
@@ -171,20 +174,24 @@ func (t *topTree) read(gen uint64, p tree.Path) (tree.Node, bool, error) {
 
 // set stores n at p; t.mu is held for writing.
 func (t *topTree) set(p tree.Path, n topNode) {
-	for len(t.levels) <= int(p.Depth) {
+	t.put(topEntry{depth: p.Depth, index: topIndex(p), node: n})
+}
+
+// put stores e's node at e's position; t.mu is held for writing.
+func (t *topTree) put(e topEntry) {
+	for len(t.levels) <= int(e.depth) {
 		t.levels = append(t.levels, topLevel{})
 	}
-	t.levels[p.Depth].put(p.Depth, topIndex(p), n)
+	t.levels[e.depth].put(e.depth, e.index, e.node)
 }
 
 // topChange is what a block changes in the top, prepared by stageMap before the block commits and
 // applied by commit after: the new node at each position, the undo entries (the previous nodes, in order
 // of position, for read's search), and the positions whose stored leaf gives way to an internal node.
 type topChange struct {
-	paths []tree.Path
-	nodes []topNode // the new node at paths[i]
-	undo  []undoEntry
-	gone  []tree.Path
+	writes []topEntry
+	undo   []topEntry
+	gone   []tree.Path
 }
 
 // change prepares the top's part of a block's map writes.
@@ -195,7 +202,7 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 			n++
 		}
 	}
-	c := &topChange{paths: make([]tree.Path, 0, n), nodes: make([]topNode, 0, n), undo: make([]undoEntry, 0, n)}
+	c := &topChange{writes: make([]topEntry, 0, n), undo: make([]topEntry, 0, n)}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	for _, w := range writes {
@@ -203,14 +210,14 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 			continue
 		}
 		prev, next := t.at(w.Path), toTop(w.Node)
-		c.paths = append(c.paths, w.Path)
-		c.nodes = append(c.nodes, next)
-		c.undo = append(c.undo, undoEntry{depth: w.Path.Depth, index: topIndex(w.Path), prev: prev})
+		depth, index := w.Path.Depth, topIndex(w.Path)
+		c.writes = append(c.writes, topEntry{depth: depth, index: index, node: next})
+		c.undo = append(c.undo, topEntry{depth: depth, index: index, node: prev})
 		if prev.kind == topLeaf && next.kind == topInternal {
 			c.gone = append(c.gone, w.Path)
 		}
 	}
-	byPosition := func(a, b undoEntry) int { return a.cmp(b.depth, b.index) }
+	byPosition := func(a, b topEntry) int { return a.cmp(b.depth, b.index) }
 	if !slices.IsSortedFunc(c.undo, byPosition) {
 		slices.SortFunc(c.undo, byPosition) // tree.Update's writes come in this order already
 	}
@@ -222,8 +229,8 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 func (t *topTree) commit(c *topChange) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for i, p := range c.paths {
-		t.set(p, c.nodes[i])
+	for _, e := range c.writes {
+		t.put(e)
 	}
 	t.gen++
 	if len(t.undo) == 0 {

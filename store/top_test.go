@@ -286,7 +286,7 @@ func TestMapTopChangeOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staged := func(ws []tree.Write) (map[string]bool, []undoEntry) {
+	staged := func(ws []tree.Write) (map[string]bool, []topEntry) {
 		b := c.s.db.NewBatch()
 		defer b.Close()
 		var w writeSet

@@ -12,8 +12,9 @@ import (
 // Pebble inserts a committed batch into its memtable, a skiplist, one key after the other, and starts
 // each search from where the previous key went in. A block's keys are hashes, scattered over the whole
 // key space when they come in transaction order; sorted, consecutive keys sit close together in the
-// skiplist and each insert is a short walk. Sorting costs less than it saves: BenchmarkValidatorPipeline
-// spent 16% of its CPU in the memtable insert before, half of that after (docs/PERFORMANCE.md).
+// skiplist and each insert is a short walk. BenchmarkValidatorPipeline's profile: the memtable insert
+// took 16% of its CPU before and half of that after, the sort about as much as it saved; the net effect
+// was within the benchmark's noise (docs/PERFORMANCE.md). It also takes allocations off Save.
 //
 // What is staged must not be changed afterwards: the set keeps the slices, not copies.
 type writeSet struct {

@@ -48,14 +48,7 @@ func (w *writeSet) delete(k []byte) {
 // apply adds the writes to b in key order. Writes of the same key keep the order in which they were
 // staged, so the last one staged wins, as it would in the batch directly.
 func (w *writeSet) apply(b *pebble.Batch) error {
-	// Not slices.SortStableFunc: its merges cost more than the insert saves; the sequence number
-	// keeps the sort stable.
-	slices.SortFunc(w.ops, func(x, y writeOp) int {
-		if c := bytes.Compare(x.key, y.key); c != 0 {
-			return c
-		}
-		return x.seq - y.seq
-	})
+	w.sort()
 	for _, o := range w.ops {
 		var err error
 		if o.del {
@@ -68,4 +61,81 @@ func (w *writeSet) apply(b *pebble.Batch) error {
 		}
 	}
 	return nil
+}
+
+// cmpOps orders writes by key, then by the order of staging.
+func cmpOps(x, y writeOp) int {
+	if c := bytes.Compare(x.key, y.key); c != 0 {
+		return c
+	}
+	return x.seq - y.seq
+}
+
+// sort orders the writes by cmpOps. Most of a block's writes come staged in key order already within
+// their key prefix (the map's nodes in path order, the log's in index order) and only some are
+// scattered (anchor records under their hashes): the writes are first grouped by their key's first
+// byte, keeping their order, and each group is sorted only as far as it is out of order. On
+// BenchmarkValidatorPipeline's 40,000-anchor blocks the sort took 5.9-6.4% of the CPU instead of
+// 8.0-8.6% (two profiles each).
+func (w *writeSet) sort() {
+	// Group g holds the keys starting with byte g (and the empty key, which sorts first, group 0);
+	// start[g+1] counts it, then start[g] is where it starts.
+	var start [257]int
+	group := func(k []byte) int {
+		if len(k) == 0 {
+			return 0
+		}
+		return int(k[0])
+	}
+	for _, o := range w.ops {
+		start[group(o.key)+1]++
+	}
+	for g := 1; g < len(start); g++ {
+		start[g] += start[g-1]
+	}
+	grouped := make([]writeOp, len(w.ops))
+	next := start
+	for _, o := range w.ops {
+		g := group(o.key)
+		grouped[next[g]] = o
+		next[g]++
+	}
+	for g := 0; g+1 < len(start); g++ {
+		sortOps(grouped[start[g]:start[g+1]])
+	}
+	w.ops = grouped
+}
+
+// sortOps sorts ops by cmpOps: it sorts what follows their longest ordered prefix and merges the two,
+// or sorts all of them when that prefix is short.
+func sortOps(ops []writeOp) {
+	i := 1
+	for i < len(ops) && cmpOps(ops[i-1], ops[i]) <= 0 {
+		i++
+	}
+	if i >= len(ops) {
+		return
+	}
+	if i < len(ops)/2 {
+		slices.SortFunc(ops, cmpOps)
+		return
+	}
+	tail := ops[i:]
+	slices.SortFunc(tail, cmpOps)
+	if cmpOps(ops[i-1], tail[0]) <= 0 {
+		return
+	}
+	// Merge from the front: the prefix is copied aside, and the write position k never passes the
+	// read position in the tail (k = a + t <= i + t).
+	head := slices.Clone(ops[:i])
+	a, t := 0, 0
+	for k := range ops {
+		if t == len(tail) || (a < len(head) && cmpOps(head[a], tail[t]) <= 0) {
+			ops[k] = head[a]
+			a++
+		} else {
+			ops[k] = tail[t]
+			t++
+		}
+	}
 }

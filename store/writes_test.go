@@ -1,0 +1,81 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestWriteSetSort compares the grouped, run-aware sort with a plain sort of the same writes, on sets
+// shaped like a block's (ordered runs, scattered keys, repeated keys, deletes, an empty key) and on
+// random ones.
+func TestWriteSetSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	randKey := func(prefix byte, n int) []byte {
+		k := make([]byte, n)
+		for i := range k {
+			k[i] = byte(rng.IntN(4)) // few distinct bytes: many equal keys and shared prefixes
+		}
+		if n > 0 {
+			k[0] = prefix
+		}
+		return k
+	}
+	shapes := map[string]func(w *writeSet){
+		"empty": func(*writeSet) {},
+		"one":   func(w *writeSet) { w.set([]byte("a"), nil) },
+		"ordered run then a few out of order": func(w *writeSet) {
+			for i := range 500 {
+				w.set(fmt.Appendf(nil, "m%06d", i), []byte{1})
+			}
+			for range 20 {
+				w.delete(fmt.Appendf(nil, "m%06d", rng.IntN(600)))
+			}
+		},
+		"out of order from the start": func(w *writeSet) {
+			for range 500 {
+				w.set(randKey('a', 6), []byte{byte(rng.IntN(256))})
+			}
+		},
+		"groups interleaved": func(w *writeSet) {
+			for i := range 300 {
+				w.set(fmt.Appendf(nil, "m%06d", i), nil)
+				w.set(randKey('a', 5), nil)
+				if i%7 == 0 {
+					w.set(nil, []byte{byte(i)})
+					w.delete(randKey(0xff, 3))
+				}
+			}
+		},
+		"random": func(w *writeSet) {
+			for range 2000 {
+				k := randKey(byte(rng.IntN(3)), rng.IntN(5))
+				if rng.IntN(4) == 0 {
+					w.delete(k)
+				} else {
+					w.set(k, []byte{byte(rng.IntN(256))})
+				}
+			}
+		},
+	}
+	for name, fill := range shapes {
+		for round := range 20 {
+			var w writeSet
+			fill(&w)
+			want := slices.Clone(w.ops)
+			slices.SortFunc(want, cmpOps)
+			w.sort()
+			if len(w.ops) != len(want) {
+				t.Fatalf("%s #%d: %d writes after the sort, want %d", name, round, len(w.ops), len(want))
+			}
+			for i := range want {
+				g, x := w.ops[i], want[i]
+				if !bytes.Equal(g.key, x.key) || g.seq != x.seq || g.del != x.del || !bytes.Equal(g.value, x.value) {
+					t.Fatalf("%s #%d: write %d is %q (seq %d), want %q (seq %d)", name, round, i, g.key, g.seq, x.key, x.seq)
+				}
+			}
+		}
+	}
+}

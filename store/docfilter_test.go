@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"testing"
+
+	"github.com/bits-and-blooms/bloom/v3"
 )
 
 func filterDoc(i int) [32]byte { return sha256.Sum256(binary.BigEndian.AppendUint64(nil, uint64(i))) }
@@ -72,4 +74,47 @@ func TestDocFilterReload(t *testing.T) {
 	if _, err := r.Anchor(filterDoc(8)); err != ErrNotFound {
 		t.Fatalf("absent anchor: %v, want ErrNotFound", err)
 	}
+}
+
+// BenchmarkDocFilter looks up hashes that were never added (what nearly every write asks) in a filter
+// of a million anchors, against bits-and-blooms/bloom, a well-kept Bloom filter, sized for the same
+// million at 1% in one piece: it cannot grow, which the store's filter must (anchors only ever come,
+// and a store starts empty). On the 2-core machine of docs/PERFORMANCE.md: 69-82 against 54-62 ns per
+// lookup in three runs (1M hashes, five parts), false positives 0.27% against 0.98%.
+func BenchmarkDocFilter(b *testing.B) {
+	const n = 1 << 20
+	absent := make([][32]byte, 1<<16)
+	for i := range absent {
+		absent[i] = filterDoc(n + i)
+	}
+	b.Run("docFilter", func(b *testing.B) {
+		var f docFilter
+		for i := range n {
+			f.add(filterDoc(i))
+		}
+		b.ResetTimer()
+		hits := 0
+		for i := range b.N {
+			if f.mayContain(absent[i%len(absent)]) {
+				hits++
+			}
+		}
+		b.ReportMetric(float64(hits)/float64(b.N), "false-pos/op")
+		b.ReportMetric(float64(len(f.parts)), "parts")
+	})
+	b.Run("bits-and-blooms", func(b *testing.B) {
+		f := bloom.NewWithEstimates(n, 0.01)
+		for i := range n {
+			d := filterDoc(i)
+			f.Add(d[:])
+		}
+		b.ResetTimer()
+		hits := 0
+		for i := range b.N {
+			if f.Test(absent[i%len(absent)][:]) {
+				hits++
+			}
+		}
+		b.ReportMetric(float64(hits)/float64(b.N), "false-pos/op")
+	})
 }

@@ -108,8 +108,19 @@ func putScratch(buf []Write) {
 
 // normalize returns kvs sorted by key, keeping the last value of each repeated key.
 func normalize(kvs []KV) []KV {
+	byKey := func(a, b KV) int { return bytes.Compare(a.Key[:], b.Key[:]) }
 	s := slices.Clone(kvs)
-	slices.SortStableFunc(s, func(a, b KV) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	// A block repeats no key (each document is anchored or revoked once), so an unstable sort is
+	// enough, and about twice as fast on a block's tens of thousands of keys; only when a key is repeated
+	// does the order among its values matter, and then the sort is redone, stable.
+	slices.SortFunc(s, byKey)
+	for i := 1; i < len(s); i++ {
+		if s[i].Key == s[i-1].Key {
+			s = slices.Clone(kvs)
+			slices.SortStableFunc(s, byKey)
+			break
+		}
+	}
 	out := s[:0]
 	for i, kv := range s {
 		if i+1 < len(s) && s[i+1].Key == kv.Key {

@@ -333,7 +333,9 @@ func (m pebbleMapStore) Set(k, v []byte) error { return m.c.batch.Set(m.key(k), 
 
 func (m pebbleMapStore) Delete(k []byte) error { return m.c.batch.Delete(m.key(k), pebble.NoSync) }
 
-// openCelestiaDB opens Pebble in dir as store.Open does: 64 MiB of block cache, bloom filters.
+// openCelestiaDB opens Pebble in dir for the celestia variant: bloom filters as store.Open sets them, a
+// 64 MiB block cache, otherwise Pebble's defaults. store.Open also tunes its memtable, compression and
+// level sizes for its own writes, so the two variants do not run on identical settings.
 func openCelestiaDB(dir string) (*pebble.DB, error) {
 	cache := pebble.NewCache(64 << 20)
 	defer cache.Unref()

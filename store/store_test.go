@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"reflect"
 	"slices"
@@ -515,5 +516,20 @@ func TestLegacyAnchorValue(t *testing.T) {
 	want.Revocation = &rev
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("legacy anchor read back as %+v, want %+v", got, want)
+	}
+}
+
+// TestStallListener: a write stall, which holds up every commit, reaches the node's log as a warning
+// with Pebble's reason, and so does its end.
+func TestStallListener(t *testing.T) {
+	var buf bytes.Buffer
+	l := stallListener(slog.New(slog.NewTextHandler(&buf, nil)))
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "L0 file count limit exceeded"})
+	l.WriteStallEnd()
+	out := buf.String()
+	for _, want := range []string{"level=WARN msg=\"state database stopped taking writes", "reason=\"L0 file count limit exceeded\"", "level=WARN msg=\"state database takes writes again\""} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %q:\n%s", want, out)
+		}
 	}
 }

@@ -154,12 +154,15 @@ func newAppMetrics(reg prometheus.Registerer) *appMetrics {
 	debt := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "siegel_state_compaction_debt_bytes", Help: "Bytes Pebble estimates it must compact to bring its levels into shape.",
 	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Compact.EstimatedDebt) }))
+	sublevels := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "siegel_state_l0_sublevels", Help: "Sublevels in level 0 of the application's Pebble database: compaction starts at 16, writes stop at 48.",
+	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Levels[0].Sublevels) }))
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "siegel_build_info", Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.anchors, m.revoked, m.txs, m.rejected, m.height, m.lastCommit, m.checkTx, m.finalize, m.commit,
-		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, stateSize, compactions, flushes, debt, build)
+		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, stateSize, compactions, flushes, debt, sublevels, build)
 
 	// Series that would otherwise appear only after their first event.
 	for c := tx.Code(1); !strings.HasPrefix(c.String(), "code_"); c++ {

@@ -273,7 +273,7 @@ func TestMetricsScrape(t *testing.T) {
 		}
 		// A short test writes too little for Pebble to flush or compact: the series are there, and not
 		// negative (value fails the test for a missing series).
-		for _, name := range []string{"siegel_state_compactions_total", "siegel_state_flushes_total", "siegel_state_compaction_debt_bytes"} {
+		for _, name := range []string{"siegel_state_compactions_total", "siegel_state_flushes_total", "siegel_state_compaction_debt_bytes", "siegel_state_l0_sublevels"} {
 			if v := s.value(t, name); v < 0 {
 				t.Errorf("%s = %v", name, v)
 			}

@@ -207,11 +207,13 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	cache := pebble.NewCache(o.CacheBytes)
 	defer cache.Unref()
-	// A 64 MiB memtable (Pebble's default is 4 MiB) holds several blocks: map nodes just below the
+	// A 128 MiB memtable (Pebble's default is 4 MiB) holds many blocks: map nodes just below the
 	// in-memory top and log nodes rewritten by the next blocks are replaced before they are flushed,
-	// instead of being flushed and compacted away later. BenchmarkValidatorPipeline, re-measured with the
-	// top in memory: 16.2-16.6 instead of 20.9-21.1 us of CPU per anchor (docs/PERFORMANCE.md).
-	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: keyComparer(), MemTableSize: 64 << 20}
+	// and each flush adds one level-0 sublevel, so fewer flushes mean fewer compactions.
+	// BenchmarkValidatorPipeline/block=40000, 128 against 64 MiB: 11.1-12.1 against 12.2-15.5 us of CPU
+	// per anchor at 1.2 million anchors (two runs each), 18.7 against 24.3 at 4 million, 40.2 against
+	// 49.8 at 10 million (docs/PERFORMANCE.md). Up to two memtables (one being flushed) take 256 MiB.
+	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: keyComparer(), MemTableSize: 128 << 20}
 	// Most lookups on the write path are for keys that do not exist (a new hash, a fresh nonce): bloom
 	// filters answer those without reading data blocks.
 	opts.Levels = make([]pebble.LevelOptions, 7)

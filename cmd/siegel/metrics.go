@@ -141,28 +141,12 @@ func newAppMetrics(reg prometheus.Registerer) *appMetrics {
 	m.limited = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "siegel_api_rate_limited_total", Help: "Requests to the public API answered 429 by the per-client rate limit.",
 	})
-	stateSize := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "siegel_state_size_bytes", Help: "Disk space used by the application's Pebble database (live and obsolete files, WAL included).",
-	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().DiskSpaceUsage()) }))
-	// Pebble's background work, which competes with block execution for the CPU (docs/PERFORMANCE.md).
-	compactions := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "siegel_state_compactions_total", Help: "Compactions the application's Pebble database has completed since the node started.",
-	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Compact.Count) }))
-	flushes := prometheus.NewCounterFunc(prometheus.CounterOpts{
-		Name: "siegel_state_flushes_total", Help: "Memtable flushes of the application's Pebble database since the node started.",
-	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Flush.Count) }))
-	debt := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "siegel_state_compaction_debt_bytes", Help: "Bytes Pebble estimates it must compact to bring its levels into shape.",
-	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Compact.EstimatedDebt) }))
-	sublevels := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "siegel_state_l0_sublevels", Help: "Sublevels in level 0 of the application's Pebble database: compaction starts at 16, writes stop at 48.",
-	}, m.fromStore(func(st *store.Store) float64 { return float64(st.DB().Metrics().Levels[0].Sublevels) }))
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "siegel_build_info", Help: "Always 1; the labels name the running build.",
 	}, []string{"version", "goversion"})
 	build.WithLabelValues(version, runtime.Version()).Set(1)
 	reg.MustRegister(m.anchors, m.revoked, m.txs, m.rejected, m.height, m.lastCommit, m.checkTx, m.finalize, m.commit,
-		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, stateSize, compactions, flushes, debt, sublevels, build)
+		m.submit, m.signed, m.signLag, m.requests, m.receipts, m.limited, newStateCollector(m), build)
 
 	// Series that would otherwise appear only after their first event.
 	for c := tx.Code(1); !strings.HasPrefix(c.String(), "code_"); c++ {
@@ -289,20 +273,53 @@ func (m *appMetrics) watchStore(st *store.Store) {
 	m.setLag(c.Height)
 }
 
-// fromStore returns a metric function that reads f of the store, or 0 before watchStore.
-func (m *appMetrics) fromStore(f func(*store.Store) float64) func() float64 {
-	return func() (v float64) {
-		st := m.st.Load()
-		if st == nil {
-			return 0
-		}
-		defer func() {
-			if recover() != nil { // a scrape racing the store's Close at shutdown
-				v = 0
-			}
-		}()
-		return f(st)
+// stateCollector exports the figures of the application's Pebble database, read with one
+// DB.Metrics() per scrape so that they describe one moment; all zero before watchStore.
+type stateCollector struct {
+	m                                           *appMetrics
+	size, compactions, flushes, debt, sublevels *prometheus.Desc
+}
+
+func newStateCollector(m *appMetrics) *stateCollector {
+	return &stateCollector{
+		m: m,
+		size: prometheus.NewDesc("siegel_state_size_bytes",
+			"Disk space used by the application's Pebble database (live and obsolete files, WAL included).", nil, nil),
+		// Pebble's background work, which competes with block execution for the CPU (docs/PERFORMANCE.md).
+		compactions: prometheus.NewDesc("siegel_state_compactions_total",
+			"Compactions the application's Pebble database has completed since the node started.", nil, nil),
+		flushes: prometheus.NewDesc("siegel_state_flushes_total",
+			"Memtable flushes of the application's Pebble database since the node started.", nil, nil),
+		debt: prometheus.NewDesc("siegel_state_compaction_debt_bytes",
+			"Bytes Pebble estimates it must compact to bring its levels into shape.", nil, nil),
+		sublevels: prometheus.NewDesc("siegel_state_l0_sublevels",
+			"Sublevels in level 0 of the application's Pebble database: compaction starts at 16, writes stop at 48.", nil, nil),
 	}
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.size
+	ch <- c.compactions
+	ch <- c.flushes
+	ch <- c.debt
+	ch <- c.sublevels
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	var size, compactions, flushes, debt, sublevels float64
+	if st := c.m.st.Load(); st != nil {
+		func() {
+			defer func() { _ = recover() }() // a scrape racing the store's Close at shutdown: zeros
+			pm := st.DB().Metrics()
+			size, compactions, flushes = float64(pm.DiskSpaceUsage()), float64(pm.Compact.Count), float64(pm.Flush.Count)
+			debt, sublevels = float64(pm.Compact.EstimatedDebt), float64(pm.Levels[0].Sublevels)
+		}()
+	}
+	ch <- prometheus.MustNewConstMetric(c.size, prometheus.GaugeValue, size)
+	ch <- prometheus.MustNewConstMetric(c.compactions, prometheus.CounterValue, compactions)
+	ch <- prometheus.MustNewConstMetric(c.flushes, prometheus.CounterValue, flushes)
+	ch <- prometheus.MustNewConstMetric(c.debt, prometheus.GaugeValue, debt)
+	ch <- prometheus.MustNewConstMetric(c.sublevels, prometheus.GaugeValue, sublevels)
 }
 
 // instrument counts the requests h answers in siegel_api_requests_total{listener,route,status}, and the

@@ -492,6 +492,21 @@ func TestSaveRefusesDisagreeingAnchors(t *testing.T) {
 				t.Fatalf("the refused block's anchor is stored: %v", err)
 			}
 		})
+		// The same, with an anchor of another transaction between the two.
+		t.Run(name+", apart", func(t *testing.T) {
+			s := openStore(t, t.TempDir(), nil)
+			defer closeStore(t, s)
+			save(t, s, genesisBlock())
+			b := block1()
+			other := b.Anchors[0]
+			other.DocHash, other.TxHash, other.TxIndex, other.Entry, other.LogIndex = hash("d3"), hash("tx2"), 1, 0, 1
+			b.Anchors[1].LogIndex = 2
+			b.Anchors = []Anchor{b.Anchors[0], other, b.Anchors[1]}
+			change(&b.Anchors[2].Record)
+			if err := s.Save(b); err == nil || !strings.Contains(err.Error(), "disagree on what they share") {
+				t.Fatalf("Save: %v", err)
+			}
+		})
 	}
 }
 

@@ -15,9 +15,9 @@ import (
 
 // topDepth divides the authenticated map in two. The nodes at depths below it (the top) live in memory;
 // only those at topDepth and deeper, and every leaf, are written to Pebble. The top has at most
-// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 272 MiB at 22. Below that
-// it takes 270-390 bytes per anchor (topLevel; measured at 10,000, 100,000 and 1,000,000 random keys:
-// 2, 36 and 260 MiB). Every block's update rewrites much of the top (in a block of 10,000 anchors every
+// 2^topDepth - 1 positions, whatever the number of anchors, 65 bytes each: 272 MB (260 MiB) at 22.
+// Below that it grows with the anchors (topLevel; measured at 10,000, 100,000 and 1,000,000 random
+// keys: 2, 36 and 260 MiB, about 210-380 bytes per anchor). Every block's update rewrites much of the top (in a block of 10,000 anchors every
 // node down to depth 13, and about 10,000 at each depth below), so keeping it out of Pebble saves most
 // of the map's reads and over half of its writes, and the compactions those writes cause
 // (docs/PERFORMANCE.md: 22 levels instead of 20 took BenchmarkValidatorPipeline from 25.5-26.1 to
@@ -103,9 +103,12 @@ func (e topEntry) cmp(depth uint16, index uint32) int {
 
 // topLevel holds the nodes of one depth: in a map while they are few, then in an array of all 2^depth
 // positions. Random keys reach deep early (two of a few thousand keys share 22 bits), so an array per
-// depth from the first node on would cost the whole top's memory, 272 MiB, for a small store; the map
-// costs about twice an array's bytes per node, and the array takes over once an eighth of the
-// positions are used.
+// depth from the first node on would cost the whole top's memory, 260 MiB, for a small store. The
+// array takes over once an eighth of the positions are used, trading memory for speed: a map costs
+// about twice an array's bytes per node, so at the switch the array takes about four times the map's
+// bytes, but with the whole top in maps their hashing and lookups took a third of the CPU (39-43
+// against 25 us per anchor with arrays, docs/PERFORMANCE.md). The eighth itself was not measured
+// against other thresholds.
 type topLevel struct {
 	dense  []topNode
 	sparse map[uint32]topNode

@@ -111,7 +111,8 @@ func normalize(kvs []KV) []KV {
 	byKey := func(a, b KV) int { return bytes.Compare(a.Key[:], b.Key[:]) }
 	s := slices.Clone(kvs)
 	// A block repeats no key (each document is anchored or revoked once), so an unstable sort is
-	// enough, and about twice as fast on a block's tens of thousands of keys; only when a key is repeated
+	// enough (normalize took 1.5-1.7% of BenchmarkValidatorPipeline/block=40000's CPU with it, 2.7-3.2%
+	// with the stable sort); only when a key is repeated
 	// does the order among its values matter, and then the sort is redone, stable.
 	slices.SortFunc(s, byKey)
 	for i := 1; i < len(s); i++ {

@@ -21,10 +21,9 @@ var ErrNoSnapshot = errors.New("store: no snapshot of that height")
 // apply once the block's batch has committed.
 func (s *Store) stageState(w *writeSet, b *Block) *topChange {
 	set := w.set
-	for _, n := range b.LogNodes {
-		v := w.bytes(len(n.Hash))
-		copy(v, n.Hash[:])
-		set(logNodeKey(n.Level, n.Index), v)
+	for i := range b.LogNodes {
+		n := &b.LogNodes[i] // the block outlives the set: its hashes are staged in place
+		set(logNodeKey(n.Level, n.Index), n.Hash[:])
 	}
 	if b.Log != nil {
 		v := u64(b.Log.Size)

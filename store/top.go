@@ -285,7 +285,7 @@ func (t *topTree) stageMap(ws *writeSet, writes []tree.Write) *topChange {
 
 // mapKey is the store's key of the map node at p, in ws's arena.
 func mapKey(ws *writeSet, p tree.Path) []byte {
-	return p.AppendKey(append(ws.bytes(2 + 2 + (int(p.Depth)+7)/8)[:0], pMap, sep))
+	return p.AppendKey(append(ws.bytes(2 + p.KeyLen())[:0], pMap, sep))
 }
 
 // loadTop rebuilds the top from the stored nodes at depths up to topDepth. Internal nodes above

@@ -35,8 +35,11 @@ func pathTo(key [32]byte, depth int) Path {
 // is unambiguous, and byte order is the order of (Depth, Bits): all positions of one depth are
 // contiguous, shallower depths first.
 func (p Path) Key() []byte {
-	return p.AppendKey(make([]byte, 0, 2+(int(p.Depth)+7)/8))
+	return p.AppendKey(make([]byte, 0, p.KeyLen()))
 }
+
+// KeyLen is the length of Key.
+func (p Path) KeyLen() int { return 2 + (int(p.Depth)+7)/8 }
 
 // AppendKey appends Key to b: the storage key without an allocation, or behind a prefix.
 func (p Path) AppendKey(b []byte) []byte {

@@ -513,7 +513,7 @@ func (s *Store) Save(b *Block) error {
 		docs[i] = b.Anchors[i].DocHash
 	}
 	s.docs.add(docs...)
-	batch := s.db.NewBatch()
+	batch := s.db.NewBatchWithSize(w.batchBytes())
 	defer batch.Close()
 	if err := w.apply(batch); err != nil {
 		return fmt.Errorf("store: batch of block %d: %w", c.Height, err)

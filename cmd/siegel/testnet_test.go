@@ -147,26 +147,35 @@ func TestReceiptMatchesLightClient(t *testing.T) {
 	}
 }
 
-// `testnet init --timeout-commit` writes the pause after each block into every node's config.toml
-// (benchmarks compare it with CometBFT's default); a negative one is refused.
+// `testnet init --timeout-commit` writes the pause after each block into every node's config.toml: 500 ms
+// unless given, CometBFT's 1 s for 0; a negative one is refused.
 func TestTestnetInitTimeoutCommit(t *testing.T) {
-	dir := t.TempDir()
-	cmd := newTestnetCmd()
-	cmd.SetArgs([]string{"init", "--validators", "2", "--dir", dir, "--timeout-commit", "300ms"})
-	cmd.SetOut(io.Discard)
-	if err := cmd.Execute(); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 2 {
-		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d", i), "config", "config.toml"))
-		if err != nil {
+	for _, c := range []struct {
+		flag []string
+		want string
+	}{
+		{[]string{"--timeout-commit", "300ms"}, `timeout_commit = "300ms"`},
+		{nil, `timeout_commit = "500ms"`},
+		{[]string{"--timeout-commit", "0"}, `timeout_commit = "1s"`},
+	} {
+		dir := t.TempDir()
+		cmd := newTestnetCmd()
+		cmd.SetArgs(append([]string{"init", "--validators", "2", "--dir", dir}, c.flag...))
+		cmd.SetOut(io.Discard)
+		if err := cmd.Execute(); err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(string(b), `timeout_commit = "300ms"`) {
-			t.Errorf("node%d: config.toml has no timeout_commit = \"300ms\"", i)
+		for i := range 2 {
+			b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("node%d", i), "config", "config.toml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), c.want) {
+				t.Errorf("init %v: node%d: config.toml has no %s", c.flag, i, c.want)
+			}
 		}
 	}
-	cmd = newTestnetCmd()
+	cmd := newTestnetCmd()
 	cmd.SetArgs([]string{"init", "--validators", "1", "--dir", t.TempDir(), "--timeout-commit", "-1s"})
 	cmd.SetOut(io.Discard)
 	cmd.SetErr(io.Discard)

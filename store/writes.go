@@ -91,8 +91,8 @@ func cmpOps(x, y writeOp) int {
 // under their hashes, are scattered. The writes are first grouped by their key's first byte, keeping
 // their order, and each group is sorted only as far as it is out of order. On
 // BenchmarkValidatorPipeline's 40,000-anchor blocks the sort took 2.8% of the CPU (one profile),
-// against 8.0-8.6% for one sort of all the writes and 5.9-6.4% when the log's nodes still came
-// unordered and groups were sorted whole (two profiles each).
+// against 8.0-8.6% for one sort of all the writes (two profiles) and, when the log's nodes still came
+// unordered and groups were sorted whole, 5.9-6.4% (two profiles) or 8.4% (one, on the day of 2.8%).
 func (w *writeSet) sort() {
 	// Group g holds the keys starting with byte g (and the empty key, which sorts first, group 0);
 	// start[g+1] counts it, then start[g] is where it starts.
@@ -159,8 +159,9 @@ func sortOps(ops []writeOp) {
 // sortByPrefix sorts ops by cmpOps. It sorts small entries, each a key's first 8 bytes as a number
 // and the op's place, and compares whole keys only where those 8 bytes are equal: most keys out of
 // order are hashes (anchor records), which differ in their first bytes. BenchmarkSortOps, a block's
-// 40,000 anchor records: 7.1-8.1 ms against 10.1-10.6 ms for sorting the ops themselves (56 bytes
-// each, compared with bytes.Compare).
+// 40,000 anchor records: 7.1-8.1 ms against 10.1-10.6 ms for sorting the ops themselves (64 bytes
+// each, compared with bytes.Compare). Keys that share their first 8 bytes (heights, indexes behind a
+// prefix) fall back to cmpOps; of those, only the nonce expiries come out of order, a few per block.
 func sortByPrefix(ops []writeOp) {
 	type entry struct {
 		prefix uint64

@@ -52,8 +52,9 @@ func newTestnetCmd() *cobra.Command {
 	initCmd.Flags().IntVar(&n, "validators", 4, "number of validators")
 	initCmd.Flags().IntVar(&full, "full-nodes", 0, "number of further nodes that follow the chain without voting")
 	initCmd.Flags().IntVar(&base, "base-port", 27000, "first port; node i uses base+10i to base+10i+4")
-	// Half of CometBFT's 1 s: on one 2-core machine, held for 60 s at 20 tx/s x 1,000, p99 latency was
-	// 2.5-3.4 s with 500 ms in the runs that kept up and 3.9-6.6 s with 1 s (docs/PERFORMANCE.md).
+	// Half of CometBFT's 1 s: on one 2-core machine, held for 60 s at 20 tx/s x 1,000, the runs that
+	// kept up had p99 2.5-3.4 s with 500 ms (two runs) against 5.4-6.0 s with 1 s, and as many runs
+	// tipped into a backlog with either (docs/PERFORMANCE.md).
 	initCmd.Flags().DurationVar(&timeoutCommit, "timeout-commit", 500*time.Millisecond, "CometBFT's timeout_commit for every node, the pause after each block (0: CometBFT's default, 1s)")
 
 	startCmd := &cobra.Command{

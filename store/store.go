@@ -235,7 +235,7 @@ func Open(dir string, o Options) (*Store, error) {
 	opts.L0CompactionThreshold = 16
 	opts.L0StopWritesThreshold = 48
 	opts.LBaseMaxBytes = 512 << 20
-	opts.EventListener = stallListener(o.Logger)
+	opts.EventListener = pebbleEvents(o.Logger)
 	opts.EnsureDefaults()
 	db, err := pebble.Open(dir, opts)
 	if err != nil {
@@ -554,10 +554,11 @@ func (s *Store) pruneNonces(w *writeSet, height uint64) error {
 	return it.Error()
 }
 
-// stallListener logs when Pebble stops taking writes (level 0 at L0StopWritesThreshold sublevels, or
-// too many memtables waiting for their flush) and when it takes them again: meanwhile every Save, and
-// so every Commit, waits, and the node commits no block.
-func stallListener(l *slog.Logger) *pebble.EventListener {
+// pebbleEvents logs when Pebble stops taking writes (level 0 at L0StopWritesThreshold sublevels, or
+// too many memtables waiting for their flush) and when it takes them again, as warnings: meanwhile every
+// Save, and so every Commit, waits, and the node commits no block. At debug level it also logs each
+// flush and compaction as it ends.
+func pebbleEvents(l *slog.Logger) *pebble.EventListener {
 	q := quietLogger{l}
 	return &pebble.EventListener{
 		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
@@ -565,6 +566,14 @@ func stallListener(l *slog.Logger) *pebble.EventListener {
 		},
 		WriteStallEnd: func() {
 			q.logger().Warn("state database takes writes again", "component", "pebble")
+		},
+		// Flushes and compactions explain a slow block: at log_level debug each one is logged when it
+		// ends, with its levels, bytes and duration.
+		FlushEnd: func(info pebble.FlushInfo) {
+			q.logger().Debug("state database flush", "info", info.String(), "component", "pebble")
+		},
+		CompactionEnd: func(info pebble.CompactionInfo) {
+			q.logger().Debug("state database compaction", "info", info.String(), "component", "pebble")
 		},
 	}
 }

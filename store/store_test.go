@@ -534,15 +534,28 @@ func TestLegacyAnchorValue(t *testing.T) {
 	}
 }
 
-// TestStallListener: a write stall, which holds up every commit, reaches the node's log as a warning
-// with Pebble's reason, and so does its end.
-func TestStallListener(t *testing.T) {
+// TestPebbleEvents: a write stall, which holds up every commit, reaches the node's log as a warning
+// with Pebble's reason, and so does its end; flushes and compactions only at debug level.
+func TestPebbleEvents(t *testing.T) {
 	var buf bytes.Buffer
-	l := stallListener(slog.New(slog.NewTextHandler(&buf, nil)))
+	l := pebbleEvents(slog.New(slog.NewTextHandler(&buf, nil)))
 	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "L0 file count limit exceeded"})
 	l.WriteStallEnd()
+	l.FlushEnd(pebble.FlushInfo{JobID: 7, Input: 2, InputBytes: 40 << 20, Done: true})
+	l.CompactionEnd(pebble.CompactionInfo{JobID: 8, Reason: "default", Done: true})
 	out := buf.String()
-	for _, want := range []string{"level=WARN msg=\"state database stopped taking writes", "reason=\"L0 file count limit exceeded\"", "level=WARN msg=\"state database takes writes again\""} {
+	if strings.Contains(out, "state database flush") {
+		t.Errorf("a flush is logged at the default level:\n%s", out)
+	}
+	buf.Reset()
+	l = pebbleEvents(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	l.WriteStallBegin(pebble.WriteStallBeginInfo{Reason: "L0 file count limit exceeded"})
+	l.WriteStallEnd()
+	l.FlushEnd(pebble.FlushInfo{JobID: 7, Input: 2, InputBytes: 40 << 20, Done: true})
+	l.CompactionEnd(pebble.CompactionInfo{JobID: 8, Reason: "default", Done: true})
+	out = buf.String()
+	for _, want := range []string{"level=WARN msg=\"state database stopped taking writes", "reason=\"L0 file count limit exceeded\"", "level=WARN msg=\"state database takes writes again\"",
+		"level=DEBUG msg=\"state database flush\" info=\"[JOB 7] flushed 2 memtables (40MB)", "level=DEBUG msg=\"state database compaction\" info=\"[JOB 8] compacted(default)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("log lacks %q:\n%s", want, out)
 		}

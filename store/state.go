@@ -21,24 +21,11 @@ var ErrNoSnapshot = errors.New("store: no snapshot of that height")
 // apply once the block's batch has committed.
 func (s *Store) stageState(w *writeSet, b *Block) *topChange {
 	set := w.set
-	// The log's nodes are staged level by level, which is their key order (l/<level><index>): within a
-	// level the log completes its nodes from left to right, and tree.AppendLog lists them as they
-	// complete, the levels interleaved. Staged as listed, they took writeSet.sort a full sort of 80,000
-	// keys per 40,000-anchor block.
-	var start [257]int // start[l+1] counts level l's nodes, then start[l] is where level l starts
-	for i := range b.LogNodes {
-		start[int(b.LogNodes[i].Level)+1]++
-	}
-	for l := 1; l < len(start); l++ {
-		start[l] += start[l-1]
-	}
-	byLevel := make([]*tree.LogNode, len(b.LogNodes))
+	// tree.AppendLog lists the log's nodes in key order (l/<level><index>), so writeSet.sort only scans
+	// them; in the order they complete, the levels interleaved, they took it a full sort of 80,000 keys
+	// per 40,000-anchor block.
 	for i := range b.LogNodes {
 		n := &b.LogNodes[i] // the block outlives the set: its hashes are staged in place
-		byLevel[start[n.Level]] = n
-		start[n.Level]++
-	}
-	for _, n := range byLevel {
 		set(logNodeKey(n.Level, n.Index), n.Hash[:])
 	}
 	if b.Log != nil {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -212,7 +213,8 @@ func Open(dir string, o Options) (*Store, error) {
 	// and each flush adds one level-0 sublevel, so fewer flushes mean fewer compactions.
 	// BenchmarkValidatorPipeline/block=40000, 128 against 64 MiB: 11.1-12.1 against 12.2-15.5 us of CPU
 	// per anchor at 1.2 million anchors (two runs each), 18.7 against 24.3 at 4 million, 40.2 against
-	// 49.8 at 10 million (docs/PERFORMANCE.md). Up to two memtables (one being flushed) take 256 MiB.
+	// 49.8 at 10 million (docs/PERFORMANCE.md). Memtables take at most 256 MiB: Pebble stops writes at
+	// MemTableStopWritesThreshold (2) times MemTableSize (its documented bound, not measured here).
 	opts := &pebble.Options{FS: o.FS, Cache: cache, Logger: quietLogger{o.Logger}, Comparer: keyComparer(), MemTableSize: 128 << 20}
 	// Most lookups on the write path are for keys that do not exist (a new hash, a fresh nonce): bloom
 	// filters answer those without reading data blocks.
@@ -569,11 +571,16 @@ func pebbleEvents(l *slog.Logger) *pebble.EventListener {
 		},
 		// Flushes and compactions explain a slow block: at log_level debug each one is logged when it
 		// ends, with its levels, bytes and duration.
+		// Pebble's summary (a compaction's names every file) is only built when debug is on.
 		FlushEnd: func(info pebble.FlushInfo) {
-			q.logger().Debug("state database flush", "info", info.String(), "component", "pebble")
+			if l := q.logger(); l.Enabled(context.Background(), slog.LevelDebug) {
+				l.Debug("state database flush", "info", info.String(), "component", "pebble")
+			}
 		},
 		CompactionEnd: func(info pebble.CompactionInfo) {
-			q.logger().Debug("state database compaction", "info", info.String(), "component", "pebble")
+			if l := q.logger(); l.Enabled(context.Background(), slog.LevelDebug) {
+				l.Debug("state database compaction", "info", info.String(), "component", "pebble")
+			}
 		},
 	}
 }

@@ -25,7 +25,8 @@ type LogNode struct {
 var rangeFactory = &compact.RangeFactory{Hash: rfc6962.DefaultHasher.HashChildren}
 
 // AppendLog appends leaf hashes to the log described by st. It returns the new state, the new root and
-// every node that became complete (leaves included), in the order they were completed.
+// every node that became complete (leaves included), ordered by level, then index: the order of the
+// store's keys for them, so that a block's log nodes need no sorting before they are written.
 func AppendLog(st LogState, leaves [][32]byte) (LogState, [32]byte, []LogNode, error) {
 	border := make([][]byte, len(st.Border))
 	for i := range st.Border {
@@ -35,11 +36,16 @@ func AppendLog(st LogState, leaves [][32]byte) (LogState, [32]byte, []LogNode, e
 	if err != nil {
 		return st, [32]byte{}, nil, fmt.Errorf("tree: log state: %w", err)
 	}
-	var nodes []LogNode
+	// The range completes the nodes of each level from left to right, the levels interleaved: kept per
+	// level, they come out in index order.
+	var levels [][]LogNode
 	visit := func(id compact.NodeID, h []byte) {
+		for len(levels) <= int(id.Level) {
+			levels = append(levels, make([]LogNode, 0, len(leaves)>>len(levels)+1))
+		}
 		n := LogNode{Level: uint8(id.Level), Index: id.Index}
 		copy(n.Hash[:], h)
-		nodes = append(nodes, n)
+		levels[id.Level] = append(levels[id.Level], n)
 	}
 	for _, l := range leaves {
 		if err := r.Append(l[:], visit); err != nil {
@@ -49,6 +55,10 @@ func AppendLog(st LogState, leaves [][32]byte) (LogState, [32]byte, []LogNode, e
 	root, err := logRoot(r)
 	if err != nil {
 		return st, root, nil, err
+	}
+	var nodes []LogNode
+	for _, l := range levels {
+		nodes = append(nodes, l...)
 	}
 	out := LogState{Size: r.End(), Border: make([][32]byte, len(r.Hashes()))}
 	for i, h := range r.Hashes() {

@@ -56,6 +56,9 @@ func scenario(n int) [][][]byte {
 			txs = append(txs, newTx("other-chain", keyA1, 1, h, doc("other chain")).Encode())
 			txs = append(txs, anchorTx(keyB, 1, h+testParams.MaxTTL+1, doc("too far")))
 		}
+		if i%4 == 2 { // a revocation, of a document anchored by agency-a the block before (its leaf changes)
+			txs = append(txs, revokeTx(keyA2, h*100+80, h+2, doc(fmt.Sprintf("s/%d/a1/0", h-1)), tx.ReasonWithdrawn, nil))
+		}
 		if i%8 == 5 { // a valid tx last, after the rejected ones
 			txs = append(txs, anchorTx(keyA2, h*100+90, h+testParams.MaxTTL, doc(fmt.Sprintf("last/%d", h))))
 		}
@@ -135,6 +138,10 @@ func TestDeterminism(t *testing.T) {
 		if seen[c] == 0 {
 			t.Errorf("no tx with code %v in the scenario (codes %v)", c, seen)
 		}
+	}
+	// Revocations landed before the restart: the restarted node rebuilt their leaves from its store.
+	if a, err := nodes[2].st.Anchor(doc("s/2/a1/0")); err != nil || a.Revocation == nil {
+		t.Errorf("the revocation in block 3: %v, %v", a.Revocation, err)
 	}
 }
 

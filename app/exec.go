@@ -206,9 +206,10 @@ func (a *App) execute(p *pendingBlock, c *checked, t time.Time, txHash [32]byte,
 				Entry:      uint32(j),
 				MetaDigest: e.MetaDigest,
 			}}
+			an.MapValue = receipt.MapValue(&an.Record, receipt.StateAnchored, an.LogIndex, nil)
 			p.block.Anchors = append(p.block.Anchors, an)
 			leaves = append(leaves, receipt.LogLeafHash(receipt.AnchorEvent(&an.Record)))
-			kvs = append(kvs, tree.KV{Key: e.Hash, Value: receipt.MapValue(&an.Record, receipt.StateAnchored, an.LogIndex, nil)})
+			kvs = append(kvs, tree.KV{Key: e.Hash, Value: an.MapValue})
 		}
 	case *tx.Propose, *tx.Approve:
 		if c.action != nil {

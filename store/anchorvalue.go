@@ -18,18 +18,32 @@ import (
 // (BenchmarkValidatorPipeline: 1,280 per anchor instead of 1,670; docs/PERFORMANCE.md). readAnchor puts the receipt.Record back together; neither the app hash nor a
 // receipt depends on how it is stored.
 
+// The anchor's value also holds its value in the map while it is anchored (receipt.MapValue with
+// receipt.StateAnchored): the map's top, which lives in memory, is rebuilt from the anchors when the
+// store opens (loadTop), so that no block writes the top's leaves to Pebble (storage layout 2, see
+// layout.go).
+
 // maxAnchorValueLen is the longest value anchorValueLen gives. Values written before the two parts
 // (log index(8) | receipt.Record encoding, at least 132 bytes) are longer; readAnchor still reads them.
-const maxAnchorValueLen = 25 + 32
+const maxAnchorValueLen = 25 + 32 + 32
+
+// Flags of an anchor value.
+const (
+	anchorHasMeta     = 1 // a metadata digest follows the flags
+	anchorHasMapValue = 2 // the map value follows (and the metadata digest, if any)
+)
 
 // anchorValueLen is the length of a's value under pAnchor:
 //
-//	log index(8) | height(8) | tx index(4) | entry(4) | flags(1) | [meta digest(32) if flags&1]
+//	log index(8) | height(8) | tx index(4) | entry(4) | flags(1) | [meta digest(32) if flags&1] |
+//	map value(32)
+//
+// Values written before layout 2 have no map value (flags&2 clear).
 func anchorValueLen(a *Anchor) int {
 	if a.MetaDigest != nil {
-		return 25 + 32
+		return 25 + 32 + 32
 	}
-	return 25
+	return 25 + 32
 }
 
 func appendAnchorValue(b []byte, a *Anchor) []byte {
@@ -38,33 +52,46 @@ func appendAnchorValue(b []byte, a *Anchor) []byte {
 	b = binary.BigEndian.AppendUint32(b, a.TxIndex)
 	b = binary.BigEndian.AppendUint32(b, a.Entry)
 	if a.MetaDigest == nil {
-		return append(b, 0)
+		return append(append(b, anchorHasMapValue), a.MapValue[:]...)
 	}
-	return append(append(b, 1), a.MetaDigest[:]...)
+	b = append(append(b, anchorHasMeta|anchorHasMapValue), a.MetaDigest[:]...)
+	return append(b, a.MapValue[:]...)
 }
 
-// decodeAnchorValue parses what appendAnchorValue wrote for the document doc. The transaction's part
-// of the record is left for decodeTxRecord.
-func decodeAnchorValue(doc [32]byte, v []byte) (Anchor, error) {
-	var a Anchor
-	if len(v) != 25 && len(v) != 25+32 {
-		return a, fmt.Errorf("store: anchor %x: corrupt value of %d bytes", doc, len(v))
+// decodeAnchorValue parses what appendAnchorValue wrote for the document doc (or a value written before
+// layout 2, without the map value: hasMap is then false). The transaction's part of the record is left
+// for decodeTxRecord.
+func decodeAnchorValue(doc [32]byte, v []byte) (a Anchor, hasMap bool, err error) {
+	if len(v) < 25 {
+		return a, false, fmt.Errorf("store: anchor %x: corrupt value of %d bytes", doc, len(v))
+	}
+	f := v[24]
+	want := 25
+	if f&anchorHasMeta != 0 {
+		want += 32
+	}
+	if f&anchorHasMapValue != 0 {
+		want += 32
+	}
+	if f&^(anchorHasMeta|anchorHasMapValue) != 0 || len(v) != want {
+		return a, false, fmt.Errorf("store: anchor %x: corrupt value: flags %#x with %d bytes", doc, f, len(v))
 	}
 	a.DocHash = doc
 	a.LogIndex = binary.BigEndian.Uint64(v)
 	a.Height = binary.BigEndian.Uint64(v[8:])
 	a.TxIndex = binary.BigEndian.Uint32(v[16:])
 	a.Entry = binary.BigEndian.Uint32(v[20:])
-	switch f := v[24]; {
-	case f == 0 && len(v) == 25:
-	case f == 1 && len(v) == 25+32:
+	rest := v[25:]
+	if f&anchorHasMeta != 0 {
 		var m [32]byte
-		copy(m[:], v[25:])
+		copy(m[:], rest)
 		a.MetaDigest = &m
-	default:
-		return a, fmt.Errorf("store: anchor %x: corrupt value: flags %#x with %d bytes", doc, f, len(v))
+		rest = rest[32:]
 	}
-	return a, nil
+	if f&anchorHasMapValue != 0 {
+		copy(a.MapValue[:], rest)
+	}
+	return a, f&anchorHasMapValue != 0, nil
 }
 
 // txRecKey is the key of the record shared by the anchors of the transaction at index in the block

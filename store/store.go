@@ -24,7 +24,7 @@ var ErrNotFound = errors.New("store: not found")
 
 // Key prefixes. One byte each, so that ranges never overlap.
 const (
-	pMeta      = 'm' // m/<name>
+	pMeta      = 'm' // m/<name>: commit, params, log, layout
 	pAnchor    = 'a' // a/<doc hash>            -> anchor value (anchorValue)
 	pTxRec     = 'b' // b/<height><tx index>    -> what the anchors of one transaction share (txRecord)
 	pAgency    = 'g' // g/<agency ID>           -> Agency JSON
@@ -33,7 +33,7 @@ const (
 	pExpiry    = 'x' // x/<expiry><signer><nonce> -> empty (index for pruning)
 	pTx        = 't' // t/<tx hash>             -> TxResult
 	pLog       = 'l' // l/<level><index>        -> log node hash
-	pMap       = 's' // s/<tree path key>       -> map node encoding
+	pMap       = 's' // s/<tree path key>       -> map node encoding, at topDepth and below (layout.go)
 	pCheck     = 'p' // p/<height>              -> checkpoint encoding
 	pSigs      = 'q' // q/<height>              -> checkpoint signatures
 	pVals      = 'v' // v/<height>              -> validator set from that height on
@@ -113,6 +113,10 @@ type Anchor struct {
 	receipt.Record
 	LogIndex   uint64
 	Revocation *receipt.Revocation
+	// MapValue is the document's value in the map while it is anchored: receipt.MapValue of the
+	// record with receipt.StateAnchored and LogIndex. The app sets it (it computes it for the map);
+	// Save computes it when it is zero.
+	MapValue [32]byte
 }
 
 // State is the anchor's state in the map.
@@ -187,6 +191,7 @@ type Store struct {
 	// top from what Pebble holds and checks it against the last checkpoint).
 	failed error
 	commit func(*pebble.Batch) error // commitBatch
+	logger *slog.Logger
 }
 
 // ErrFailed is returned by Save and NewReader after a block failed to commit.
@@ -243,7 +248,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, docs: &docFilter{}, commit: commitBatch}
+	s := &Store{db: db, dir: dir, docs: &docFilter{}, commit: commitBatch, logger: o.Logger}
 	if err := s.docs.load(db); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -337,7 +342,7 @@ func readAnchor(get func([]byte) ([]byte, error), doc [32]byte) (Anchor, error) 
 		}
 		return withRevocation(get, Anchor{Record: r, LogIndex: binary.BigEndian.Uint64(v)})
 	}
-	a, err := decodeAnchorValue(doc, v)
+	a, _, err := decodeAnchorValue(doc, v)
 	if err != nil {
 		return Anchor{}, err
 	}
@@ -475,6 +480,9 @@ func (s *Store) Save(b *Block) error {
 		}
 		if tx.TxHash != a.TxHash || tx.Signer != a.Signer || tx.Agency != a.Agency || !tx.Time.Equal(a.Time) {
 			errs = append(errs, fmt.Errorf("anchors %x and %x of transaction %d disagree on what they share", tx.DocHash[:8], a.DocHash[:8], a.TxIndex))
+		}
+		if a.MapValue == ([32]byte{}) {
+			a.MapValue = receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)
 		}
 		set(key(pAnchor, a.DocHash[:]), appendAnchorValue(w.bytes(anchorValueLen(a))[:0], a))
 		if a.MetaDigest != nil {

@@ -189,12 +189,11 @@ func (t *topTree) put(e topEntry) {
 }
 
 // topChange is what a block changes in the top, prepared by stageMap before the block commits and
-// applied by commit after: the new node at each position, the undo entries (the previous nodes, in order
-// of position, for read's search), and the positions whose stored leaf gives way to an internal node.
+// applied by commit after: the new node at each position, and the undo entries (the previous nodes, in
+// order of position, for read's search).
 type topChange struct {
 	writes []topEntry
 	undo   []topEntry
-	gone   []tree.Path
 }
 
 // change prepares the top's part of a block's map writes.
@@ -216,9 +215,6 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 		depth, index := w.Path.Depth, topIndex(w.Path)
 		c.writes = append(c.writes, topEntry{depth: depth, index: index, node: next})
 		c.undo = append(c.undo, topEntry{depth: depth, index: index, node: prev})
-		if prev.kind == topLeaf && next.kind == topInternal {
-			c.gone = append(c.gone, w.Path)
-		}
 	}
 	byPosition := func(a, b topEntry) int { return a.cmp(b.depth, b.index) }
 	if !slices.IsSortedFunc(c.undo, byPosition) {
@@ -266,19 +262,15 @@ func (t *topTree) mapRead(gen uint64, get func([]byte) ([]byte, error)) tree.Rea
 	}
 }
 
-// stageMap adds a block's map writes to batch: nodes at topDepth and below, and leaves above it. A
-// position above topDepth whose leaf gives way to an internal node (a new key shares its path) loses its
-// stored leaf, so that the stored leaves above topDepth are exactly the top's. It returns the top's
-// change, for commit once the batch has committed.
+// stageMap adds a block's map writes at topDepth and below to ws; nothing above topDepth is stored (the
+// top's leaves are the anchors' map values, loadTop). It returns the top's change, for commit once the
+// batch has committed.
 func (t *topTree) stageMap(ws *writeSet, writes []tree.Write) *topChange {
 	c := t.change(writes)
 	for _, w := range writes {
-		if int(w.Path.Depth) >= topDepth || w.Node.Leaf {
+		if int(w.Path.Depth) >= topDepth {
 			ws.set(mapKey(ws, w.Path), w.Node.EncodeTo(ws.bytes(tree.EncodedLen)))
 		}
-	}
-	for _, p := range c.gone {
-		ws.delete(mapKey(ws, p))
 	}
 	return c
 }
@@ -288,21 +280,19 @@ func mapKey(ws *writeSet, p tree.Path) []byte {
 	return p.AppendKey(append(ws.bytes(2 + p.KeyLen())[:0], pMap, sep))
 }
 
-// loadTop rebuilds the top from the stored nodes at depths up to topDepth. Internal nodes above
-// topDepth, which stores written before the top was kept in memory hold (stale after their first new
-// block), are ignored; leaves above topDepth and every node at topDepth are the top's base.
-func loadTop(db *pebble.DB) (*topTree, error) {
-	lower := []byte{pMap, sep, 0, 0}
+// loadTop rebuilds the top: its leaves are the anchors' (topLeaves), and below it are the nodes stored
+// at topDepth.
+func loadTop(db *pebble.DB, get func([]byte) ([]byte, error)) (*topTree, error) {
+	base, err := topLeaves(db, get)
+	if err != nil {
+		return nil, err
+	}
+	lower := []byte{pMap, sep, byte(topDepth >> 8), byte(topDepth)}
 	upper := []byte{pMap, sep, byte((topDepth + 1) >> 8), byte(topDepth + 1)}
 	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return nil, fmt.Errorf("store: load map top: %w", err)
 	}
-	type entry struct {
-		p tree.Path
-		n tree.Node
-	}
-	var base []entry
 	for it.First(); it.Valid(); it.Next() {
 		p, err := tree.ParsePath(it.Key()[2:])
 		if err != nil {
@@ -312,41 +302,39 @@ func loadTop(db *pebble.DB) (*topTree, error) {
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("store: load map top at depth %d: %w", p.Depth, err), it.Close())
 		}
-		if int(p.Depth) == topDepth || n.Leaf {
-			base = append(base, entry{p, n})
-		}
+		base = append(base, tree.Write{Path: p, Node: n})
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return nil, fmt.Errorf("store: load map top: %w", err)
 	}
 	// Order by position along the keys: each subtree's entries are then contiguous.
-	slices.SortFunc(base, func(a, b entry) int {
-		if c := bytes.Compare(a.p.Bits[:], b.p.Bits[:]); c != 0 {
+	slices.SortFunc(base, func(a, b tree.Write) int {
+		if c := bytes.Compare(a.Path.Bits[:], b.Path.Bits[:]); c != 0 {
 			return c
 		}
-		return int(a.p.Depth) - int(b.p.Depth)
+		return int(a.Path.Depth) - int(b.Path.Depth)
 	})
 	t := &topTree{}
-	var build func(depth int, es []entry) ([32]byte, error)
-	build = func(depth int, es []entry) ([32]byte, error) {
+	var build func(depth int, es []tree.Write) ([32]byte, error)
+	build = func(depth int, es []tree.Write) ([32]byte, error) {
 		if depth == topDepth {
 			if len(es) != 1 {
 				return [32]byte{}, fmt.Errorf("%w: %d nodes at one position of depth %d", tree.ErrCorrupt, len(es), depth)
 			}
-			return es[0].n.Hash(), nil
+			return es[0].Node.Hash(), nil
 		}
-		if es[0].n.Leaf && int(es[0].p.Depth) == depth {
+		if es[0].Node.Leaf && int(es[0].Path.Depth) == depth {
 			if len(es) != 1 {
 				return [32]byte{}, fmt.Errorf("%w: leaf at depth %d above other nodes", tree.ErrCorrupt, depth)
 			}
-			t.set(es[0].p, toTop(es[0].n))
-			return es[0].n.Hash(), nil
+			t.set(es[0].Path, toTop(es[0].Node))
+			return es[0].Node.Hash(), nil
 		}
-		if len(es) == 1 && es[0].n.Leaf {
-			return [32]byte{}, fmt.Errorf("%w: lone leaf at depth %d below depth %d", tree.ErrCorrupt, es[0].p.Depth, depth)
+		if len(es) == 1 && es[0].Node.Leaf {
+			return [32]byte{}, fmt.Errorf("%w: lone leaf at depth %d below depth %d", tree.ErrCorrupt, es[0].Path.Depth, depth)
 		}
-		i, _ := slices.BinarySearchFunc(es, 1, func(e entry, _ int) int {
-			if receipt.MapKeyBit(e.p.Bits, depth) == 1 {
+		i, _ := slices.BinarySearchFunc(es, 1, func(e tree.Write, _ int) int {
+			if receipt.MapKeyBit(e.Path.Bits, depth) == 1 {
 				return 1
 			}
 			return -1
@@ -363,7 +351,7 @@ func loadTop(db *pebble.DB) (*topTree, error) {
 				return [32]byte{}, err
 			}
 		}
-		t.set(tree.PathTo(es[0].p.Bits, depth), toTop(n))
+		t.set(tree.PathTo(es[0].Path.Bits, depth), toTop(n))
 		return n.Hash(), nil
 	}
 	if len(base) > 0 {
@@ -377,7 +365,10 @@ func loadTop(db *pebble.DB) (*topTree, error) {
 // loadTop rebuilds the map's top and checks it against the checkpoint of the last commit: a top that
 // does not give the committed root would make the node compute wrong app hashes.
 func (s *Store) loadTop() error {
-	t, err := loadTop(s.db)
+	if err := checkLayout(s.db, s.get, s.logger); err != nil {
+		return err
+	}
+	t, err := loadTop(s.db, s.get)
 	if err != nil {
 		return err
 	}

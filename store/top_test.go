@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -84,16 +83,27 @@ func (m *mapChain) blocks(t *testing.T, n, most int) {
 }
 
 // The top kept in memory gives the same roots and proofs as the whole map kept anywhere, across a
-// reopen (which rebuilds the top from what Pebble holds), with leaves above the boundary pushed down
-// by later keys (their stored copies must go), and for receipts at every height still held.
+// reopen (which rebuilds the top from the anchors and the nodes at the boundary), with leaves above the
+// boundary pushed down by later keys, and for receipts at every height still held.
 func TestMapTopMatchesReference(t *testing.T) {
 	dir := t.TempDir()
 	c := newMapChain(t, dir, 1)
 	c.blocks(t, 6, 4) // a shallow tree: leaves above the boundary, later pushed down
+	leaves := 0
+	for p, n := range c.ref {
+		if int(p.Depth) < topDepth && n.Leaf {
+			leaves++
+		}
+	}
+	if leaves == 0 {
+		t.Fatal("no leaf above the boundary: the test does not test the top's leaves")
+	}
+	closeStore(t, c.s)
+	c.s = openStore(t, dir, nil) // rebuilds the top from the anchors and checks it against the last checkpoint
 	c.blocks(t, 12, 600)
 	closeStore(t, c.s)
 
-	s := openStore(t, dir, nil) // rebuilds the top and checks it against the last checkpoint
+	s := openStore(t, dir, nil)
 	c.s = s
 	c.blocks(t, 12, 600)
 	next := c.next
@@ -112,33 +122,20 @@ func TestMapTopMatchesReference(t *testing.T) {
 		}
 	}
 
-	// Above the boundary Pebble holds exactly the top's leaves.
+	// Pebble holds no node above the boundary: the top's leaves are the anchors' (layout 2).
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pMap, sep}, UpperBound: []byte{pMap, sep, 0, byte(topDepth)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	stored := 0
 	for it.First(); it.Valid(); it.Next() {
 		p, err := tree.ParsePath(it.Key()[2:])
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n := c.ref[p]; !n.Leaf {
-			t.Errorf("Pebble holds a node at depth %d that is not a leaf there", p.Depth)
-		}
-		stored++
+		t.Errorf("Pebble holds a node at depth %d, above the boundary %d", p.Depth, topDepth)
 	}
 	if err := it.Close(); err != nil {
 		t.Fatal(err)
-	}
-	leaves := 0
-	for p, n := range c.ref {
-		if int(p.Depth) < topDepth && n.Leaf {
-			leaves++
-		}
-	}
-	if stored != leaves {
-		t.Errorf("Pebble holds %d nodes above depth %d, the map %d leaves there", stored, topDepth, leaves)
 	}
 	closeStore(t, s)
 }
@@ -170,8 +167,8 @@ func TestMapTopReaderIsolation(t *testing.T) {
 }
 
 // Stores written before the top was kept in memory hold internal nodes above the boundary, stale after
-// the next block: Open ignores them. A node missing below the boundary, or a stray leaf above it, is
-// found at Open.
+// the next block: Open ignores them. A node missing at the boundary, or an anchor whose stored map
+// value is not the one in the map, is found at Open.
 func TestMapTopLoad(t *testing.T) {
 	lowTop(t, 6)
 	setup := func(t *testing.T) (string, memMap) {
@@ -182,28 +179,13 @@ func TestMapTopLoad(t *testing.T) {
 		return dir, c.ref
 	}
 	// edit changes the stored map with f and opens the store.
-	edit := func(t *testing.T, dir string, f func(b *pebble.Batch)) error {
-		db, err := pebble.Open(dir, &pebble.Options{Comparer: keyComparer()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		b := db.NewBatch()
-		f(b)
-		if err := b.Commit(pebble.Sync); err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-		s, err := Open(dir, Options{CacheBytes: 1 << 20})
-		if err == nil {
-			closeStore(t, s)
-		}
-		return err
+	edit := func(t *testing.T, dir string, f func(db *pebble.DB, b *pebble.Batch)) error {
+		rawEdit(t, dir, f)
+		return tryOpen(dir)
 	}
 	t.Run("stale internal nodes above", func(t *testing.T) {
 		dir, _ := setup(t)
-		err := edit(t, dir, func(b *pebble.Batch) {
+		err := edit(t, dir, func(_ *pebble.DB, b *pebble.Batch) {
 			stale := tree.Node{Left: hash("stale l"), Right: hash("stale r")}
 			for d := range topDepth {
 				_ = b.Set(tree.PathTo(hash("x"), d).AppendKey([]byte{pMap, sep}), stale.Encode(), nil)
@@ -222,26 +204,38 @@ func TestMapTopLoad(t *testing.T) {
 				break
 			}
 		}
-		err := edit(t, dir, func(b *pebble.Batch) { _ = b.Delete(victim.AppendKey([]byte{pMap, sep}), nil) })
+		err := edit(t, dir, func(_ *pebble.DB, b *pebble.Batch) { _ = b.Delete(victim.AppendKey([]byte{pMap, sep}), nil) })
 		if !errors.Is(err, tree.ErrCorrupt) {
 			t.Fatalf("open without a node at depth %d: %v, want ErrCorrupt", topDepth, err)
 		}
 	})
-	t.Run("stray leaf above", func(t *testing.T) {
-		dir, ref := setup(t)
-		var victim tree.Path
-		for p, n := range ref {
-			if int(p.Depth) == topDepth-1 && !n.Leaf {
-				victim = p
-				break
-			}
+	t.Run("anchor's map value altered", func(t *testing.T) {
+		// A few keys, so that their leaves are in the top, which is rebuilt from the anchors' values.
+		dir := t.TempDir()
+		c := newMapChain(t, dir, 5)
+		c.blocks(t, 2, 4)
+		closeStore(t, c.s)
+		doc := docOf(0)
+		inTop := false
+		for p, n := range c.ref {
+			inTop = inTop || (n.Leaf && n.Key == doc && int(p.Depth) < topDepth)
 		}
-		err := edit(t, dir, func(b *pebble.Batch) {
-			leaf := tree.Node{Leaf: true, Key: victim.Bits, Value: hash("v")}
-			_ = b.Set(victim.AppendKey([]byte{pMap, sep}), leaf.Encode(), nil)
+		if !inTop {
+			t.Fatal("doc 0's leaf is not above the boundary: the test does not test the top")
+		}
+		err := edit(t, dir, func(db *pebble.DB, b *pebble.Batch) {
+			k := key(pAnchor, doc[:])
+			v, closer, err := db.Get(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			v = slices.Clone(v)
+			closer.Close()
+			v[len(v)-1] ^= 1 // the map value's last byte
+			_ = b.Set(k, v, nil)
 		})
 		if !errors.Is(err, tree.ErrCorrupt) {
-			t.Fatalf("open with a leaf above other nodes: %v, want ErrCorrupt", err)
+			t.Fatalf("open with an anchor's map value altered: %v, want ErrCorrupt", err)
 		}
 	})
 }
@@ -273,7 +267,7 @@ func TestFailedCommitStopsTheStore(t *testing.T) {
 }
 
 // The top's change does not depend on the order of the writes it is given (tree.Update sorts them;
-// Block.MapWrites from elsewhere might not): staged deletions and the undo lists come out the same.
+// Block.MapWrites from elsewhere might not): the undo lists come out the same.
 func TestMapTopChangeOrder(t *testing.T) {
 	dir := t.TempDir()
 	c := newMapChain(t, dir, 9)
@@ -286,39 +280,15 @@ func TestMapTopChangeOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	staged := func(ws []tree.Write) (map[string]bool, []topEntry) {
-		b := c.s.db.NewBatch()
-		defer b.Close()
+	undo := func(ws []tree.Write) []topEntry {
 		var w writeSet
-		ch := c.s.top.stageMap(&w, ws)
-		if err := w.apply(b); err != nil {
-			t.Fatal(err)
-		}
-		deleted := map[string]bool{}
-		r := b.Reader()
-		for {
-			kind, k, _, ok, err := r.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !ok {
-				break
-			}
-			if kind == pebble.InternalKeyKindDelete {
-				deleted[string(k)] = true
-			}
-		}
-		return deleted, ch.undo
+		return c.s.top.stageMap(&w, ws).undo
 	}
-	wantDel, wantUndo := staged(writes)
-	if len(wantDel) == 0 {
-		t.Fatal("no leaf above the boundary gave way: the test does not test the deletions")
-	}
+	want := undo(writes)
 	reversed := slices.Clone(writes)
 	slices.Reverse(reversed)
-	gotDel, gotUndo := staged(reversed)
-	if !maps.Equal(gotDel, wantDel) || !slices.Equal(gotUndo, wantUndo) {
-		t.Errorf("reversed writes: %d deletions and %d undo entries, sorted: %d and %d (or different ones)", len(gotDel), len(gotUndo), len(wantDel), len(wantUndo))
+	if got := undo(reversed); !slices.Equal(got, want) {
+		t.Errorf("reversed writes: %d undo entries, sorted: %d (or different ones)", len(got), len(want))
 	}
 	closeStore(t, c.s)
 }

@@ -1,0 +1,210 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/receipt"
+	"github.com/siegel-notary/siegel/store/tree"
+)
+
+// The storage layout, recorded under m/layout as version(8) | topDepth(8).
+//
+// Layout 2 (this one) stores no map node above topDepth: the top's leaves are the anchors' map values
+// (anchorvalue.go), and loadTop rebuilds the top from them and from the nodes at topDepth. Layout 1
+// (stores written before the marker) also stored the top's leaves under s/, one more write per anchor
+// and a rewrite and a deletion whenever a new key pushed a leaf down (about 40% of what Pebble wrote per
+// anchor: docs/PERFORMANCE.md), and kept anchor values without the map value. Neither the app hash nor
+// a receipt depends on the layout.
+const (
+	metaLayout = "layout"
+	layout     = 2
+)
+
+// ErrLayout is returned by Open for a store whose layout this build does not read.
+var ErrLayout = errors.New("store: unsupported storage layout")
+
+// migrateBatch is how many anchor values one batch of the migration rewrites.
+const migrateBatch = 100_000
+
+// checkLayout brings the store to layout 2 if it is older (a fresh store gets the marker at once) and
+// refuses one written with another top depth or by a newer build.
+func checkLayout(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) error {
+	v, err := get(key(pMeta, []byte(metaLayout)))
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return migrate(db, get, l)
+	case err != nil:
+		return err
+	case len(v) != 16:
+		return fmt.Errorf("%w: corrupt layout record of %d bytes", ErrLayout, len(v))
+	}
+	if ver, depth := binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]); ver != layout || depth != uint64(topDepth) {
+		return fmt.Errorf("%w: layout %d with the map's top %d levels deep; this build reads layout %d with %d levels", ErrLayout, ver, depth, layout, topDepth)
+	}
+	return nil
+}
+
+func layoutValue() []byte {
+	return binary.BigEndian.AppendUint64(u64(layout), uint64(topDepth))
+}
+
+// migrate turns a layout-1 store into layout 2: it adds the map value to every two-part anchor value
+// that lacks it (values written before the two parts keep their whole record, from which loadTop
+// computes the map value), then deletes every stored node above topDepth and writes the marker. A
+// migration cut short is taken up again at the next Open: whatever it rewrote is what layout 2 holds.
+func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) error {
+	if l == nil {
+		l = slog.New(slog.DiscardHandler)
+	}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	var doc [32]byte
+	rewritten := 0
+	b := db.NewBatch()
+	for it.First(); it.Valid(); it.Next() {
+		if len(it.Key()) != 34 {
+			continue
+		}
+		v := it.Value()
+		if len(v) > maxAnchorValueLen {
+			continue // a whole record: loadTop computes its map value
+		}
+		if _, hasMap, err := decodeAnchorValue(doc, v); err != nil || hasMap {
+			if err != nil {
+				return errors.Join(err, it.Close(), b.Close())
+			}
+			continue
+		}
+		copy(doc[:], it.Key()[2:])
+		a, err := readAnchor(get, doc)
+		if err != nil {
+			return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())
+		}
+		a.MapValue = receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)
+		if err := b.Set(it.Key(), appendAnchorValue(nil, &a), nil); err != nil {
+			return errors.Join(err, it.Close(), b.Close())
+		}
+		rewritten++
+		if b.Count() >= migrateBatch {
+			if err := b.Commit(pebble.Sync); err != nil {
+				return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())
+			}
+			l.Info("state database: migrating to storage layout 2", "anchors_rewritten", rewritten)
+			b.Reset()
+		}
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return errors.Join(fmt.Errorf("store: migrate: %w", err), b.Close())
+	}
+	// Every node above topDepth: the leaves layout 1 kept, and internal nodes of stores older still.
+	lower, upper := []byte{pMap, sep, 0, 0}, []byte{pMap, sep, byte(topDepth >> 8), byte(topDepth)}
+	if err := b.DeleteRange(lower, upper, nil); err != nil {
+		return errors.Join(err, b.Close())
+	}
+	if err := b.Set(key(pMeta, []byte(metaLayout)), layoutValue(), nil); err != nil {
+		return errors.Join(err, b.Close())
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return errors.Join(fmt.Errorf("store: migrate: %w", err), b.Close())
+	}
+	if rewritten > 0 {
+		l.Info("state database: migrated to storage layout 2", "anchors_rewritten", rewritten)
+	}
+	return b.Close()
+}
+
+// topLeaves returns the leaves of the map above topDepth, in key order: every document whose leaf sits
+// there, with its map value. A leaf sits at the shallowest depth where no other key shares its path,
+// one below the longest prefix it shares with its neighbours in key order; the others are below a node
+// at topDepth, which Pebble holds.
+func topLeaves(db *pebble.DB, get func([]byte) ([]byte, error)) ([]tree.Write, error) {
+	revoked, err := revokedDocs(db)
+	if err != nil {
+		return nil, err
+	}
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: load map top: %w", err)
+	}
+	var out []tree.Write
+	leaf := func(k, v [32]byte, prevLCP, nextLCP int) {
+		if d := 1 + max(prevLCP, nextLCP); d < topDepth {
+			out = append(out, tree.Write{Path: tree.PathTo(k, d), Node: tree.Node{Leaf: true, Key: k, Value: v}})
+		}
+	}
+	var cur, curValue [32]byte
+	have, prevLCP := false, -1 // -1: no neighbour on that side
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != 34 {
+			return nil, errors.Join(fmt.Errorf("store: load map top: anchor key of %d bytes", len(k)), it.Close())
+		}
+		doc := [32]byte(k[2:])
+		v, err := leafValue(get, doc, it.Value(), revoked)
+		if err != nil {
+			return nil, errors.Join(err, it.Close())
+		}
+		if have {
+			l := commonBits(cur, doc)
+			leaf(cur, curValue, prevLCP, l)
+			prevLCP = l
+		}
+		cur, curValue, have = doc, v, true
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil, fmt.Errorf("store: load map top: %w", err)
+	}
+	if have {
+		leaf(cur, curValue, prevLCP, -1)
+	}
+	return out, nil
+}
+
+// commonBits is the number of leading bits a and b share (they differ).
+func commonBits(a, b [32]byte) int {
+	for i := range a {
+		if x := a[i] ^ b[i]; x != 0 {
+			return 8*i + bits.LeadingZeros8(x)
+		}
+	}
+	return 256
+}
+
+// leafValue is the map value of the anchor of doc whose stored value is v.
+func leafValue(get func([]byte) ([]byte, error), doc [32]byte, v []byte, revoked map[[32]byte]bool) ([32]byte, error) {
+	if !revoked[doc] && len(v) <= maxAnchorValueLen {
+		a, hasMap, err := decodeAnchorValue(doc, v)
+		if err != nil || hasMap {
+			return a.MapValue, err
+		}
+	}
+	// A revoked document, or a value without its map value: the whole record is needed.
+	a, err := readAnchor(get, doc)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	return receipt.MapValue(&a.Record, a.State(), a.LogIndex, a.Revocation), nil
+}
+
+// revokedDocs returns the documents that were revoked.
+func revokedDocs(db *pebble.DB) (map[[32]byte]bool, error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pRevoked, sep}, UpperBound: []byte{pRevoked, sep + 1}})
+	if err != nil {
+		return nil, fmt.Errorf("store: list revocations: %w", err)
+	}
+	out := map[[32]byte]bool{}
+	for it.First(); it.Valid(); it.Next() {
+		if k := it.Key(); len(k) == 34 {
+			out[[32]byte(k[2:])] = true
+		}
+	}
+	return out, errors.Join(it.Error(), it.Close())
+}

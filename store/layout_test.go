@@ -1,0 +1,144 @@
+package store
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/siegel-notary/siegel/store/tree"
+)
+
+// toLayout1 rewrites a closed store as a build before layout 2 left it: anchor values without their map
+// value, the top's leaves stored under s/ (with a stale internal node above the boundary, as stores
+// older still hold), and no layout marker.
+func toLayout1(t *testing.T, dir string, ref memMap) (anchors, leaves int) {
+	t.Helper()
+	rawEdit(t, dir, func(db *pebble.DB, b *pebble.Batch) {
+		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for it.First(); it.Valid(); it.Next() {
+			v := slices.Clone(it.Value())
+			if v[24]&anchorHasMapValue == 0 {
+				t.Fatalf("anchor %x written without its map value", it.Key()[2:])
+			}
+			v[24] &^= anchorHasMapValue
+			if err := b.Set(it.Key(), v[:len(v)-32], nil); err != nil {
+				t.Fatal(err)
+			}
+			anchors++
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for p, n := range ref {
+			if int(p.Depth) < topDepth && n.Leaf {
+				_ = b.Set(p.AppendKey([]byte{pMap, sep}), n.Encode(), nil)
+				leaves++
+			}
+		}
+		stale := tree.Node{Left: hash("stale l"), Right: hash("stale r")}
+		_ = b.Set(tree.PathTo(hash("x"), 1).AppendKey([]byte{pMap, sep}), stale.Encode(), nil)
+		_ = b.Delete(key(pMeta, []byte(metaLayout)), nil)
+	})
+	return anchors, leaves
+}
+
+// rawEdit changes the closed store in dir with f, through Pebble alone, in one synced batch.
+func rawEdit(t *testing.T, dir string, f func(db *pebble.DB, b *pebble.Batch)) {
+	t.Helper()
+	db, err := pebble.Open(dir, &pebble.Options{Comparer: keyComparer()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := db.NewBatch()
+	f(db, b)
+	if err := b.Commit(pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// tryOpen opens the store in dir and closes it again, and returns Open's error.
+func tryOpen(dir string) error {
+	s, err := Open(dir, Options{CacheBytes: 1 << 20})
+	if err == nil {
+		err = s.Close()
+	}
+	return err
+}
+
+// A store of layout 1 opens: Open adds the map value to each anchor value, deletes the nodes above
+// the boundary and writes the marker; the top it rebuilds gives the last checkpoint's root (Open checks)
+// and the chain goes on with the same roots as the reference.
+func TestLayoutMigration(t *testing.T) {
+	dir := t.TempDir()
+	c := newMapChain(t, dir, 11)
+	c.blocks(t, 3, 5) // a few keys: leaves above the boundary
+	closeStore(t, c.s)
+	anchors, leaves := toLayout1(t, dir, c.ref)
+	if leaves == 0 {
+		t.Fatal("no leaf above the boundary: the test does not test their migration")
+	}
+
+	s := openStore(t, dir, nil)
+	c.s = s
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for it.First(); it.Valid(); it.Next() {
+		if _, hasMap, err := decodeAnchorValue([32]byte(it.Key()[2:]), it.Value()); err != nil || !hasMap {
+			t.Errorf("anchor %x after the migration: map value %v, %v", it.Key()[2:], hasMap, err)
+		}
+		n++
+	}
+	if err := it.Close(); err != nil || n != anchors {
+		t.Fatalf("%d anchors after the migration, %d before (%v)", n, anchors, err)
+	}
+	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pMap, sep}, UpperBound: []byte{pMap, sep, 0, byte(topDepth)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		t.Errorf("a node above the boundary is left after the migration: %x", it.Key())
+	}
+	if err := it.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.get(key(pMeta, []byte(metaLayout))); err != nil || !slices.Equal(v, layoutValue()) {
+		t.Fatalf("layout marker %x, %v", v, err)
+	}
+	c.blocks(t, 4, 300) // checks each root against the reference
+	closeStore(t, c.s)
+	c.s = openStore(t, dir, nil)
+	c.blocks(t, 1, 10)
+	closeStore(t, c.s)
+}
+
+// A store written with another boundary, or by a newer build, is refused with ErrLayout.
+func TestLayoutRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		value []byte
+	}{
+		{"other top depth", func() []byte { v := layoutValue(); v[15]++; return v }()},
+		{"newer layout", func() []byte { v := layoutValue(); v[7]++; return v }()},
+		{"corrupt record", []byte{1, 2, 3}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			closeStore(t, openStore(t, dir, nil))
+			rawEdit(t, dir, func(_ *pebble.DB, b *pebble.Batch) { _ = b.Set(key(pMeta, []byte(metaLayout)), tc.value, nil) })
+			if err := tryOpen(dir); !errors.Is(err, ErrLayout) {
+				t.Fatalf("open: %v, want ErrLayout", err)
+			}
+		})
+	}
+}

@@ -102,8 +102,16 @@ func (a *App) execBlock(st state, height uint64, t time.Time, txs [][]byte) (*pe
 	p := &pendingBlock{time: t, results: make([]*abci.ExecTxResult, len(txs))}
 	ov := newOverlay()
 	landed := map[[32]byte]bool{} // the transactions executed in this block
-	var leaves [][32]byte
-	var kvs []tree.KV
+	// An anchor entry takes at least 33 bytes of its transaction (tx.Anchor's encoding): room for that
+	// many anchors, log leaves and map values from the start, instead of regrowing them entry by entry
+	// (the regrown anchors were 15% of what BenchmarkValidatorPipeline allocated).
+	most := 0
+	for _, raw := range txs {
+		most += len(raw) / 33
+	}
+	p.block.Anchors = make([]store.Anchor, 0, most)
+	leaves := make([][32]byte, 0, most+len(txs))
+	kvs := make([]tree.KV, 0, most)
 	for i, raw := range txs {
 		txHash := sha256.Sum256(raw)
 		var c *checked

@@ -441,7 +441,13 @@ func (v view) TxResult(h [32]byte) (TxResult, error) {
 // Save writes one block's changes, its height and app hash in one synced batch, and prunes nonces that
 // can no longer be replayed (those whose expiry is at or below the new height).
 func (s *Store) Save(b *Block) error {
-	w := writeSet{ops: make([]writeOp, 0, 64+len(b.MapWrites)+2*len(b.Anchors)+len(b.LogNodes)+2*len(b.Nonces)+len(b.Txs)+len(b.Revoked))}
+	stored := 0 // the map writes at topDepth and below: stageMap stores only those
+	for i := range b.MapWrites {
+		if int(b.MapWrites[i].Path.Depth) >= topDepth {
+			stored++
+		}
+	}
+	w := writeSet{ops: make([]writeOp, 0, 64+stored+2*len(b.Anchors)+len(b.LogNodes)+2*len(b.Nonces)+len(b.Txs)+len(b.Revoked))}
 	set := w.set
 	var errs []error
 	c := b.Commit

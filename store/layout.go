@@ -15,15 +15,16 @@ import (
 
 // The storage layout, recorded under m/layout as version(8) | topDepth(8).
 //
-// Layout 2 (this one) stores no map node above topDepth: the top's leaves are the anchors' map values
-// (anchorvalue.go), and loadTop rebuilds the top from them and from the nodes at topDepth. Layout 1
-// (stores written before the marker) also stored the top's leaves under s/, one more write per anchor
-// and a rewrite and a deletion whenever a new key pushed a leaf down (about 40% of what Pebble wrote per
-// anchor: docs/PERFORMANCE.md), and kept anchor values without the map value. Neither the app hash nor
-// a receipt depends on the layout.
+// Layout 3 (this one) stores no map node above topDepth: the top's leaves are the anchors' map values
+// (anchorvalue.go), and loadTop rebuilds the top from them and from the nodes at topDepth. It stores
+// the log in tiles (logtiles.go). Layout 1 (stores written before the marker) also stored the top's
+// leaves under s/, one more write per anchor and a rewrite and a deletion whenever a new key pushed a
+// leaf down, kept anchor values without the map value, and stored every log node under its own key, two
+// per anchor; layout 2 (a development build of one night) had the first change but not the tiles.
+// Neither the app hash nor a receipt depends on the layout.
 const (
 	metaLayout = "layout"
-	layout     = 2
+	layout     = 3
 )
 
 // ErrLayout is returned by Open for a store whose layout this build does not read.
@@ -44,8 +45,12 @@ func checkLayout(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger
 	case len(v) != 16:
 		return fmt.Errorf("%w: corrupt layout record of %d bytes", ErrLayout, len(v))
 	}
-	if ver, depth := binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:]); ver != layout || depth != uint64(topDepth) {
+	ver, depth := binary.BigEndian.Uint64(v), binary.BigEndian.Uint64(v[8:])
+	if ver > layout || depth != uint64(topDepth) {
 		return fmt.Errorf("%w: layout %d with the map's top %d levels deep; this build reads layout %d with %d levels", ErrLayout, ver, depth, layout, topDepth)
+	}
+	if ver < layout {
+		return migrate(db, get, l)
 	}
 	return nil
 }
@@ -54,10 +59,11 @@ func layoutValue() []byte {
 	return binary.BigEndian.AppendUint64(u64(layout), uint64(topDepth))
 }
 
-// migrate turns a layout-1 store into layout 2: it adds the map value to every two-part anchor value
-// that lacks it (values written before the two parts keep their whole record, from which loadTop
-// computes the map value), then deletes every stored node above topDepth and writes the marker. A
-// migration cut short is taken up again at the next Open: whatever it rewrote is what layout 2 holds.
+// migrate brings a store of layout 1 or 2 to layout 3: it adds the map value to every two-part anchor
+// value that lacks it (values written before the two parts keep their whole record, from which loadTop
+// computes the map value), writes the log's tiles from its nodes, then deletes every stored map node
+// above topDepth and every log node, and writes the marker. A migration cut short is taken up again at
+// the next Open: whatever it rewrote is what layout 3 holds.
 func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) error {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
@@ -97,16 +103,23 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 			if err := b.Commit(pebble.Sync); err != nil {
 				return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())
 			}
-			l.Info("state database: migrating to storage layout 2", "anchors_rewritten", rewritten)
+			l.Info("state database: migrating to storage layout 3", "anchors_rewritten", rewritten)
 			b.Reset()
 		}
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return errors.Join(fmt.Errorf("store: migrate: %w", err), b.Close())
 	}
+	tiles, err := migrateLog(db, b)
+	if err != nil {
+		return errors.Join(err, b.Close())
+	}
 	// Every node above topDepth: the leaves layout 1 kept, and internal nodes of stores older still.
 	lower, upper := []byte{pMap, sep, 0, 0}, []byte{pMap, sep, byte(topDepth >> 8), byte(topDepth)}
 	if err := b.DeleteRange(lower, upper, nil); err != nil {
+		return errors.Join(err, b.Close())
+	}
+	if err := b.DeleteRange([]byte{pLog, sep}, []byte{pLog, sep + 1}, nil); err != nil {
 		return errors.Join(err, b.Close())
 	}
 	if err := b.Set(key(pMeta, []byte(metaLayout)), layoutValue(), nil); err != nil {
@@ -115,10 +128,58 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 	if err := b.Commit(pebble.Sync); err != nil {
 		return errors.Join(fmt.Errorf("store: migrate: %w", err), b.Close())
 	}
-	if rewritten > 0 {
-		l.Info("state database: migrated to storage layout 2", "anchors_rewritten", rewritten)
+	if rewritten > 0 || tiles > 0 {
+		l.Info("state database: migrated to storage layout 3", "anchors_rewritten", rewritten, "log_tiles", tiles)
 	}
 	return b.Close()
+}
+
+// migrateLog adds to b the tiles of the log nodes stored one per key, and returns how many. Tiles are
+// written whole, from the nodes, so a migration taken up again writes them again unchanged.
+func migrateLog(db *pebble.DB, b *pebble.Batch) (int, error) {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pLog, sep}, UpperBound: []byte{pLog, sep + 1}})
+	if err != nil {
+		return 0, fmt.Errorf("store: migrate the log: %w", err)
+	}
+	tiles := 0
+	var cur []byte // the tile being gathered
+	var tl uint8
+	var ti uint64
+	flush := func() error {
+		if len(cur) == 0 {
+			return nil
+		}
+		tiles++
+		if err := b.Set(tileKey(tl, ti), cur, nil); err != nil || b.Len() < 64<<20 {
+			return err
+		}
+		defer b.Reset()
+		return b.Commit(pebble.Sync)
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k, v := it.Key(), it.Value()
+		if len(k) != 11 || len(v) != 32 {
+			return 0, errors.Join(fmt.Errorf("store: migrate the log: node %x of %d bytes", k, len(v)), it.Close())
+		}
+		level, index := k[2], binary.BigEndian.Uint64(k[3:])
+		if level%tileHeight != 0 {
+			continue
+		}
+		if len(cur) == 0 || level/tileHeight != tl || index/tileWidth != ti {
+			if err := flush(); err != nil {
+				return 0, errors.Join(err, it.Close())
+			}
+			cur, tl, ti = nil, level/tileHeight, index/tileWidth
+		}
+		if uint64(len(cur)/32) != index%tileWidth {
+			return 0, errors.Join(fmt.Errorf("store: migrate the log: node (%d, %d) missing", level, ti*tileWidth+uint64(len(cur)/32)), it.Close())
+		}
+		cur = append(cur, v...)
+	}
+	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return 0, fmt.Errorf("store: migrate the log: %w", err)
+	}
+	return tiles, flush()
 }
 
 // topLeaves returns the leaves of the map above topDepth, in key order: every document whose leaf sits

@@ -2,6 +2,8 @@ package store
 
 import (
 	"errors"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -10,12 +12,36 @@ import (
 	"github.com/siegel-notary/siegel/store/tree"
 )
 
+// logNodes returns every complete node of the store's log, read through its tiles.
+func logNodes(t *testing.T, s *Store) map[[2]uint64][32]byte {
+	t.Helper()
+	st, err := s.LogState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[[2]uint64][32]byte{}
+	for level := uint64(0); st.Size>>level > 0; level++ {
+		for i := range st.Size >> level {
+			h, err := s.readLogNode(uint8(level), i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[[2]uint64{level, i}] = h
+		}
+	}
+	return out
+}
+
 // toLayout1 rewrites a closed store as a build before layout 2 left it: anchor values without their map
 // value, the top's leaves stored under s/ (with a stale internal node above the boundary, as stores
-// older still hold), and no layout marker.
-func toLayout1(t *testing.T, dir string, ref memMap) (anchors, leaves int) {
+// older still hold), every log node under its own key and no tiles, and no layout marker.
+func toLayout1(t *testing.T, dir string, ref memMap, log map[[2]uint64][32]byte) (anchors, leaves int) {
 	t.Helper()
 	rawEdit(t, dir, func(db *pebble.DB, b *pebble.Batch) {
+		_ = b.DeleteRange([]byte{pTile, sep}, []byte{pTile, sep + 1}, nil)
+		for id, h := range log {
+			_ = b.Set(key(pLog, []byte{uint8(id[0])}, u64(id[1])), h[:], nil)
+		}
 		it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
 		if err != nil {
 			t.Fatal(err)
@@ -73,21 +99,42 @@ func tryOpen(dir string) error {
 	return err
 }
 
-// A store of layout 1 opens: Open adds the map value to each anchor value, deletes the nodes above
-// the boundary and writes the marker; the top it rebuilds gives the last checkpoint's root (Open checks)
+// A store of layout 1 opens: Open adds the map value to each anchor value, writes the log's tiles,
+// deletes the map nodes above the boundary and the log nodes, and writes the marker; the top it rebuilds gives the last checkpoint's root (Open checks)
 // and the chain goes on with the same roots as the reference.
 func TestLayoutMigration(t *testing.T) {
 	dir := t.TempDir()
-	c := newMapChain(t, dir, 11)
-	c.blocks(t, 3, 5) // a few keys: leaves above the boundary
+	// A boundary at depth 12 (4,096 positions): a log of several tiles, and leaves still above it.
+	lowTop(t, 12)
+	c := &mapChain{authChain: newAuthChain(t, openStore(t, dir, nil)), ref: memMap{}, rng: rand.New(rand.NewPCG(11, 12))}
+	c.blocks(t, 8, 100)
+	log := logNodes(t, c.s)
+	if len(log) < 2*tileWidth {
+		t.Fatalf("%d log nodes: the test does not test a log of several tiles", len(log))
+	}
 	closeStore(t, c.s)
-	anchors, leaves := toLayout1(t, dir, c.ref)
+	anchors, leaves := toLayout1(t, dir, c.ref, log)
 	if leaves == 0 {
 		t.Fatal("no leaf above the boundary: the test does not test their migration")
 	}
 
 	s := openStore(t, dir, nil)
 	c.s = s
+	if got := logNodes(t, s); !maps.Equal(got, log) {
+		t.Fatalf("log nodes after the migration differ (%d, %d before)", len(got), len(log))
+	}
+	for _, pfx := range []byte{pLog} {
+		it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pfx, sep}, UpperBound: []byte{pfx, sep + 1}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.First() {
+			t.Errorf("a log node is left after the migration: %x", it.Key())
+		}
+		if err := it.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package store
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/transparency-dev/merkle/proof"
 	"github.com/transparency-dev/merkle/rfc6962"
 
@@ -453,4 +455,80 @@ func slices32(hs [][32]byte) [][]byte {
 		out[i] = hs[i][:]
 	}
 	return out
+}
+
+// TestLogTiles appends to the log in blocks of uneven sizes, past the third tile level, and reads every
+// node back through the tiles: those stored and those hashed up from the tile below. Nodes not complete
+// yet are not found; a block writes a tile key per 256 nodes of a stored level, not a key per node; and
+// inclusion proofs at the last size verify with the reference verifier.
+func TestLogTiles(t *testing.T) {
+	s := openStore(t, t.TempDir(), nil)
+	defer closeStore(t, s)
+	var st tree.LogState
+	var leaves [][32]byte
+	nodes := map[[2]uint64][32]byte{}
+	for _, n := range []int{1, 7, 300, 64, 1000, 255, 1, 70_000, 3} {
+		add := make([][32]byte, n)
+		for i := range add {
+			add[i] = sha256.Sum256(fmt.Append(nil, len(leaves), i))
+		}
+		leaves = append(leaves, add...)
+		next, _, ns, err := tree.AppendLog(st, add)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w writeSet
+		if err := s.stageLogTiles(&w, ns); err != nil {
+			t.Fatal(err)
+		}
+		if most := 2 + len(ns)/tileWidth*2; len(w.ops) > most+8 {
+			t.Errorf("%d log nodes staged as %d keys", len(ns), len(w.ops))
+		}
+		b := s.db.NewBatch()
+		if err := w.apply(b); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Commit(pebble.Sync); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range ns {
+			nodes[[2]uint64{uint64(n.Level), n.Index}] = n.Hash
+		}
+		st = next
+	}
+	checked := 0
+	for id, want := range nodes {
+		if id[0] < tileHeight && id[1]%97 != 0 {
+			continue // a sample of the lowest levels, every node above
+		}
+		got, err := s.readLogNode(uint8(id[0]), id[1])
+		if err != nil || got != want {
+			t.Fatalf("log node (%d, %d): %x, %v; want %x", id[0], id[1], got, err, want)
+		}
+		checked++
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d nodes checked", checked)
+	}
+	for _, id := range [][2]uint64{{0, st.Size}, {1, st.Size / 2}, {8, st.Size >> 8}, {16, 1}, {9, st.Size >> 9}} {
+		if _, ok := nodes[id]; ok {
+			continue
+		}
+		if _, err := s.readLogNode(uint8(id[0]), id[1]); !errors.Is(err, ErrNotFound) {
+			t.Errorf("incomplete log node (%d, %d): %v, want ErrNotFound", id[0], id[1], err)
+		}
+	}
+	root, err := tree.LogRoot(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []uint64{0, 255, 256, 65535, 65536, st.Size - 1, st.Size / 3} {
+		p, err := s.LogProof(i, st.Size)
+		if err != nil {
+			t.Fatalf("LogProof(%d, %d): %v", i, st.Size, err)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, i, st.Size, leaves[i][:], slices32(p), root[:]); err != nil {
+			t.Errorf("inclusion of %d in %d: %v", i, st.Size, err)
+		}
+	}
 }

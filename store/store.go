@@ -32,7 +32,8 @@ const (
 	pNonce     = 'n' // n/<signer><nonce>       -> expiry
 	pExpiry    = 'x' // x/<expiry><signer><nonce> -> empty (index for pruning)
 	pTx        = 't' // t/<tx hash>             -> TxResult
-	pLog       = 'l' // l/<level><index>        -> log node hash
+	pLog       = 'l' // l/<level><index>        -> log node hash (layouts 1 and 2; now pTile)
+	pTile      = 'e' // e/<tile level><index>   -> log tile: up to 256 node hashes (logtiles.go)
 	pMap       = 's' // s/<tree path key>       -> map node encoding, at topDepth and below (layout.go)
 	pCheck     = 'p' // p/<height>              -> checkpoint encoding
 	pSigs      = 'q' // q/<height>              -> checkpoint signatures
@@ -504,7 +505,8 @@ func (s *Store) Save(b *Block) error {
 		r := &b.Revoked[i]
 		set(key(pRevoked, r.Doc[:]), r.Revocation.Encode())
 	}
-	top := s.stageState(&w, b)
+	top, err := s.stageState(&w, b)
+	errs = append(errs, err)
 	for _, n := range b.Nonces {
 		if n.Expiry <= c.Height {
 			continue // already past its expiry: pruneNonces, which reads committed state, would miss it

@@ -2,13 +2,10 @@ package store
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"github.com/siegel-notary/siegel/store/tree"
 )
 
 // TestWriteSetSort compares the grouped, run-aware sort with a plain sort of the same writes, on sets
@@ -127,39 +124,5 @@ func BenchmarkSortOps(b *testing.B) {
 				s.sort(work)
 			}
 		})
-	}
-}
-
-// A block's log nodes are staged in key order (stageState), so that writeSet.sort only scans them: staged
-// as tree.AppendLog lists them, they cost a full sort of tens of thousands of keys per block.
-func TestLogNodesStagedInKeyOrder(t *testing.T) {
-	s := openStore(t, t.TempDir(), nil)
-	defer closeStore(t, s)
-	var st tree.LogState
-	var nodes []tree.LogNode
-	for _, n := range []int{1, 7, 300, 64, 1000} { // appends of uneven sizes, as blocks make them
-		leaves := make([][32]byte, n)
-		for i := range leaves {
-			leaves[i] = sha256.Sum256(fmt.Append(nil, len(nodes), i))
-		}
-		next, _, ns, err := tree.AppendLog(st, leaves)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, nodes = next, ns
-	}
-	var w writeSet
-	s.stageState(&w, &Block{LogNodes: nodes})
-	var logKeys [][]byte
-	for _, o := range w.ops {
-		if len(o.key) > 0 && o.key[0] == pLog {
-			logKeys = append(logKeys, o.key)
-		}
-	}
-	if len(logKeys) != len(nodes) {
-		t.Fatalf("%d log nodes staged, want %d", len(logKeys), len(nodes))
-	}
-	if !slices.IsSortedFunc(logKeys, bytes.Compare) {
-		t.Error("log nodes not staged in key order")
 	}
 }

@@ -109,21 +109,33 @@ func (e topEntry) cmp(depth uint16, index uint32) int {
 // bytes, but with the whole top in maps their hashing and lookups took a third of the CPU (39-43
 // against 25 us per anchor with arrays, docs/PERFORMANCE.md). The eighth itself was not measured
 // against other thresholds.
+//
+// In the array each position's two hashes take one 64-byte slot, a cache line (Go aligns large
+// allocations to pages), and its kind a byte of its own: a lookup touches one line of the hashes
+// instead of the two that 65-byte nodes mostly straddle, and none for an empty position. The lookups
+// miss the caches (a block touches positions spread over the whole of each deep level): with 65-byte
+// nodes they were 10.8% of a loaded validator's CPU (docs/PERFORMANCE.md).
 type topLevel struct {
-	dense  []topNode
+	dense  [][64]byte
+	kinds  []uint8
 	sparse map[uint32]topNode
 }
 
 func (l *topLevel) get(i uint32) topNode {
-	if l.dense != nil {
-		return l.dense[i]
+	if l.dense == nil {
+		return l.sparse[i]
 	}
-	return l.sparse[i]
+	k := l.kinds[i]
+	if k == 0 {
+		return topNode{}
+	}
+	d := &l.dense[i]
+	return topNode{kind: k, a: [32]byte(d[:32]), b: [32]byte(d[32:])}
 }
 
 func (l *topLevel) put(depth uint16, i uint32, n topNode) {
 	if l.dense != nil {
-		l.dense[i] = n
+		l.set(i, n)
 		return
 	}
 	if l.sparse == nil {
@@ -135,12 +147,21 @@ func (l *topLevel) put(depth uint16, i uint32, n topNode) {
 	}
 	l.sparse[i] = n
 	if len(l.sparse) >= 1<<depth/8 {
-		l.dense = make([]topNode, 1<<depth)
+		l.dense = make([][64]byte, 1<<depth)
+		l.kinds = make([]uint8, 1<<depth)
 		for j, m := range l.sparse {
-			l.dense[j] = m
+			l.set(j, m)
 		}
 		l.sparse = nil
 	}
+}
+
+// set stores n at position i of the array.
+func (l *topLevel) set(i uint32, n topNode) {
+	l.kinds[i] = n.kind
+	d := &l.dense[i]
+	copy(d[:32], n.a[:])
+	copy(d[32:], n.b[:])
 }
 
 // at returns the node at p as of t.gen; t.mu is held.

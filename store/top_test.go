@@ -267,7 +267,8 @@ func TestFailedCommitStopsTheStore(t *testing.T) {
 }
 
 // The top's change does not depend on the order of the writes it is given (tree.Update sorts them;
-// Block.MapWrites from elsewhere might not): the undo lists come out the same.
+// Block.MapWrites from elsewhere might not): the change comes out the same, in order of position, which
+// the undo lists that commit makes from it must be in for read's search.
 func TestMapTopChangeOrder(t *testing.T) {
 	dir := t.TempDir()
 	c := newMapChain(t, dir, 9)
@@ -280,15 +281,18 @@ func TestMapTopChangeOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	undo := func(ws []tree.Write) []topEntry {
+	change := func(ws []tree.Write) []topEntry {
 		var w writeSet
-		return c.s.top.stageMap(&w, ws).undo
+		return c.s.top.stageMap(&w, ws).writes
 	}
-	want := undo(writes)
+	want := change(writes)
+	if !slices.IsSortedFunc(want, func(a, b topEntry) int { return a.cmp(b.depth, b.index) }) {
+		t.Fatal("the change is not in order of position")
+	}
 	reversed := slices.Clone(writes)
 	slices.Reverse(reversed)
-	if got := undo(reversed); !slices.Equal(got, want) {
-		t.Errorf("reversed writes: %d undo entries, sorted: %d (or different ones)", len(got), len(want))
+	if got := change(reversed); !slices.Equal(got, want) {
+		t.Errorf("reversed writes: %d entries, sorted: %d (or different ones)", len(got), len(want))
 	}
 	closeStore(t, c.s)
 }

@@ -2,11 +2,11 @@
 # One held-load run of docs/PERFORMANCE.md ("Latest: 2026-11-23"): a fresh 4-validator testnet, then
 # `siegel bench` for DURATION at RATE transactions of 1,000 hashes, then the validators' CPU time.
 # Usage: bash docs/perf/testnet-hold.sh RATE DURATION [TIMEOUT_COMMIT]   (e.g. 20 60s 500ms)
-# Run from the checkout after `make build`; uses ports 29100-29134 and /tmp/tnhold.
+# Run from the checkout after `make build` (or set B to a binary); uses ports 29100-29134 and /tmp/tnhold.
 set -u
 cd "$(dirname "$0")/../.."
 RATE=$1 DUR=$2 TC=${3:-500ms}
-D=/tmp/tnhold B=./bin/siegel
+D=/tmp/tnhold B=${B:-./bin/siegel}
 $B testnet stop --dir $D >/dev/null 2>&1; sleep 2; rm -rf $D
 $B testnet init --validators 4 --dir $D --base-port 29100 --timeout-commit "$TC" >/dev/null
 ($B testnet start --dir $D >/tmp/tnhold.log 2>&1 &)

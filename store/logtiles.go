@@ -1,9 +1,11 @@
 package store
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 
+	"github.com/cockroachdb/pebble"
 	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/siegel-notary/siegel/store/tree"
@@ -73,27 +75,35 @@ func (s *Store) readLogNode(level uint8, index uint64) ([32]byte, error) {
 	base := level - level%tileHeight
 	up := level - base // levels to hash up: the node covers 2^up nodes of the base level
 	from := index << up
-	tile, err := s.get(tileKey(base/tileHeight, from/tileWidth))
-	if err != nil {
-		return h, err
+	tl, ti := base/tileHeight, from/tileWidth
+	tile, closer, err := s.db.Get(tileKey(tl, ti))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return h, fmt.Errorf("%w: log tile (%d, %d)", ErrNotFound, tl, ti)
 	}
-	off := int(from % tileWidth)
-	width := 1 << up
+	if err != nil {
+		return h, fmt.Errorf("store: get: %w", err)
+	}
+	defer closer.Close()
+	off, width := int(from%tileWidth), 1<<up
 	if len(tile)%32 != 0 {
-		return h, fmt.Errorf("store: corrupt log tile (%d, %d) of %d bytes", base/tileHeight, from/tileWidth, len(tile))
+		return h, fmt.Errorf("store: corrupt log tile (%d, %d) of %d bytes", tl, ti, len(tile))
 	}
 	if len(tile) < 32*(off+width) {
 		return h, fmt.Errorf("%w: log node (%d, %d) is not complete", ErrNotFound, level, index)
 	}
-	hashes := make([][]byte, width)
-	for k := range hashes {
-		hashes[k] = tile[32*(off+k) : 32*(off+k+1)]
+	// RFC 6962 interior nodes, SHA-256(0x01 || left || right), hashed in place.
+	var nodes [tileWidth / 2][32]byte
+	for k := range width {
+		copy(nodes[k][:], tile[32*(off+k):])
 	}
+	var in [65]byte
+	in[0] = rfc6962.RFC6962NodeHashPrefix
 	for ; width > 1; width /= 2 {
-		for k := 0; k < width/2; k++ {
-			hashes[k] = rfc6962.DefaultHasher.HashChildren(hashes[2*k], hashes[2*k+1])
+		for k := range width / 2 {
+			copy(in[1:], nodes[2*k][:])
+			copy(in[33:], nodes[2*k+1][:])
+			nodes[k] = sha256.Sum256(in[:])
 		}
 	}
-	copy(h[:], hashes[0])
-	return h, nil
+	return nodes[0], nil
 }

@@ -33,7 +33,7 @@ var ErrLayout = errors.New("store: unsupported storage layout")
 // migrateBatch is how many anchor values one batch of the migration rewrites.
 const migrateBatch = 100_000
 
-// checkLayout brings the store to layout 2 if it is older (a fresh store gets the marker at once) and
+// checkLayout brings the store to layout 3 if it is older (a fresh store gets the marker at once) and
 // refuses one written with another top depth or by a newer build.
 func checkLayout(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) error {
 	v, err := get(key(pMeta, []byte(metaLayout)))
@@ -83,13 +83,13 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 		if len(v) > maxAnchorValueLen {
 			continue // a whole record: loadTop computes its map value
 		}
+		copy(doc[:], it.Key()[2:])
 		if _, hasMap, err := decodeAnchorValue(doc, v); err != nil || hasMap {
 			if err != nil {
 				return errors.Join(err, it.Close(), b.Close())
 			}
 			continue
 		}
-		copy(doc[:], it.Key()[2:])
 		a, err := readAnchor(get, doc)
 		if err != nil {
 			return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())

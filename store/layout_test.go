@@ -9,6 +9,7 @@ import (
 
 	"github.com/cockroachdb/pebble"
 
+	"github.com/siegel-notary/siegel/receipt"
 	"github.com/siegel-notary/siegel/store/tree"
 )
 
@@ -187,5 +188,46 @@ func TestLayoutRefused(t *testing.T) {
 				t.Fatalf("open: %v, want ErrLayout", err)
 			}
 		})
+	}
+}
+
+// Revoked documents' leaves are rebuilt from their record and revocation (their anchor values hold the
+// anchored state's map value): Open, which checks the rebuilt root against the last checkpoint, accepts
+// the store as written and after a migration from layout 1.
+func TestLayoutRevokedLeaves(t *testing.T) {
+	dir := t.TempDir()
+	c := newMapChain(t, dir, 13)
+	c.blocks(t, 2, 5)  // a few keys: leaves above the boundary
+	var top [][32]byte // two documents whose leaves are above the boundary
+	for i := range c.next {
+		for p, n := range c.ref {
+			if n.Leaf && n.Key == docOf(i) && int(p.Depth) < topDepth && len(top) < 2 {
+				top = append(top, n.Key)
+			}
+		}
+	}
+	if len(top) < 2 {
+		t.Fatal("fewer than two leaves above the boundary: the test does not test them")
+	}
+	revs := c.revoke(1, nil, top...)
+	var kvs []tree.KV
+	for _, rv := range revs {
+		a, err := c.s.Anchor(rv.Doc)
+		if err != nil || a.Revocation == nil {
+			t.Fatalf("revoked %x: %v, %v", rv.Doc[:4], a.Revocation, err)
+		}
+		kvs = append(kvs, tree.KV{Key: rv.Doc, Value: receipt.MapValue(&a.Record, receipt.StateRevoked, a.LogIndex, a.Revocation)})
+	}
+	if got, want := c.ref.apply(t, kvs), c.cps[c.height].MapRoot; got != want {
+		t.Fatalf("map root after the revocations %x, reference %x", want, got)
+	}
+	log := logNodes(t, c.s)
+	closeStore(t, c.s)
+	if err := tryOpen(dir); err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	toLayout1(t, dir, c.ref, log)
+	if err := tryOpen(dir); err != nil {
+		t.Fatalf("open after the migration: %v", err)
 	}
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# One held-load run of docs/PERFORMANCE.md ("Latest: 2026-11-23"): a fresh 4-validator testnet, then
+# One held-load run of docs/PERFORMANCE.md (the 2026-11-23 sections): a fresh 4-validator testnet, then
 # `siegel bench` for DURATION at RATE transactions of 1,000 hashes, then the validators' CPU time.
 # Usage: bash docs/perf/testnet-hold.sh RATE DURATION [TIMEOUT_COMMIT]   (e.g. 20 60s 500ms)
 # Run from the checkout after `make build` (or set B to a binary); uses ports 29100-29134 and /tmp/tnhold.

@@ -2,10 +2,7 @@ package store
 
 import (
 	"encoding/binary"
-	"fmt"
 	"sync"
-
-	"github.com/cockroachdb/pebble"
 )
 
 // docFilter answers "is this document hash certainly not anchored?" from memory. Every write checks
@@ -94,29 +91,4 @@ func (f *docFilter) mayContain(doc [32]byte) bool {
 		}
 	}
 	return false
-}
-
-// load fills the filter from the anchors in db, when the store opens.
-func (f *docFilter) load(db *pebble.DB) error {
-	lower := key(pAnchor)
-	upper := key(pAnchor + 1)
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
-	if err != nil {
-		return fmt.Errorf("store: load document filter: %w", err)
-	}
-	var doc [32]byte
-	for ok := it.First(); ok; ok = it.Next() {
-		k := it.Key()
-		if len(k) != len(lower)+32 {
-			it.Close()
-			return fmt.Errorf("store: load document filter: anchor key of %d bytes", len(k))
-		}
-		copy(doc[:], k[len(lower):])
-		f.add(doc)
-	}
-	if err := it.Error(); err != nil {
-		it.Close()
-		return fmt.Errorf("store: load document filter: %w", err)
-	}
-	return it.Close()
 }

@@ -68,46 +68,35 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
-	if err != nil {
-		return fmt.Errorf("store: migrate: %w", err)
-	}
-	var doc [32]byte
 	rewritten := 0
 	b := db.NewBatch()
-	for it.First(); it.Valid(); it.Next() {
-		if len(it.Key()) != 34 {
-			continue
-		}
-		v := it.Value()
+	err := eachAnchor(db, func(doc [32]byte, v []byte) error {
 		if len(v) > maxAnchorValueLen {
-			continue // a whole record: loadTop computes its map value
+			return nil // a whole record: loadTop computes its map value
 		}
-		copy(doc[:], it.Key()[2:])
 		if _, hasMap, err := decodeAnchorValue(doc, v); err != nil || hasMap {
-			if err != nil {
-				return errors.Join(err, it.Close(), b.Close())
-			}
-			continue
+			return err
 		}
 		a, err := readAnchor(get, doc)
 		if err != nil {
-			return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())
+			return err
 		}
 		a.MapValue = receipt.MapValue(&a.Record, receipt.StateAnchored, a.LogIndex, nil)
-		if err := b.Set(it.Key(), appendAnchorValue(nil, &a), nil); err != nil {
-			return errors.Join(err, it.Close(), b.Close())
+		if err := b.Set(key(pAnchor, doc[:]), appendAnchorValue(nil, &a), nil); err != nil {
+			return err
 		}
 		rewritten++
-		if b.Count() >= migrateBatch {
-			if err := b.Commit(pebble.Sync); err != nil {
-				return errors.Join(fmt.Errorf("store: migrate: %w", err), it.Close(), b.Close())
-			}
-			l.Info("state database: migrating to storage layout 3", "anchors_rewritten", rewritten)
-			b.Reset()
+		if b.Count() < migrateBatch {
+			return nil
 		}
-	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		if err := b.Commit(pebble.Sync); err != nil {
+			return err
+		}
+		l.Info("state database: migrating to storage layout 3", "anchors_rewritten", rewritten)
+		b.Reset()
+		return nil
+	})
+	if err != nil {
 		return errors.Join(fmt.Errorf("store: migrate: %w", err), b.Close())
 	}
 	tiles, err := migrateLog(db, b)
@@ -182,18 +171,34 @@ func migrateLog(db *pebble.DB, b *pebble.Batch) (int, error) {
 	return tiles, flush()
 }
 
+// eachAnchor calls f with every stored anchor's document hash and value (valid only during the call),
+// in order of the hashes, until f returns an error.
+func eachAnchor(db *pebble.DB, f func(doc [32]byte, v []byte) error) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
+	if err != nil {
+		return err
+	}
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if len(k) != 34 {
+			return errors.Join(fmt.Errorf("anchor key of %d bytes", len(k)), it.Close())
+		}
+		if err := f([32]byte(k[2:]), it.Value()); err != nil {
+			return errors.Join(err, it.Close())
+		}
+	}
+	return errors.Join(it.Error(), it.Close())
+}
+
 // topLeaves returns the leaves of the map above topDepth, in key order: every document whose leaf sits
 // there, with its map value. A leaf sits at the shallowest depth where no other key shares its path,
 // one below the longest prefix it shares with its neighbours in key order; the others are below a node
-// at topDepth, which Pebble holds.
-func topLeaves(db *pebble.DB, get func([]byte) ([]byte, error)) ([]tree.Write, error) {
+// at topDepth, which Pebble holds. It also gives each document to seen: the scan of the anchors is the
+// one Open makes (the document filter is filled from it too).
+func topLeaves(db *pebble.DB, get func([]byte) ([]byte, error), seen func([32]byte)) ([]tree.Write, error) {
 	revoked, err := revokedDocs(db)
 	if err != nil {
 		return nil, err
-	}
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte{pAnchor, sep}, UpperBound: []byte{pAnchor, sep + 1}})
-	if err != nil {
-		return nil, fmt.Errorf("store: load map top: %w", err)
 	}
 	var out []tree.Write
 	leaf := func(k, v [32]byte, prevLCP, nextLCP int) {
@@ -203,15 +208,11 @@ func topLeaves(db *pebble.DB, get func([]byte) ([]byte, error)) ([]tree.Write, e
 	}
 	var cur, curValue [32]byte
 	have, prevLCP := false, -1 // -1: no neighbour on that side
-	for it.First(); it.Valid(); it.Next() {
-		k := it.Key()
-		if len(k) != 34 {
-			return nil, errors.Join(fmt.Errorf("store: load map top: anchor key of %d bytes", len(k)), it.Close())
-		}
-		doc := [32]byte(k[2:])
-		v, err := leafValue(get, doc, it.Value(), revoked)
+	err = eachAnchor(db, func(doc [32]byte, value []byte) error {
+		seen(doc)
+		v, err := leafValue(get, doc, value, revoked)
 		if err != nil {
-			return nil, errors.Join(err, it.Close())
+			return err
 		}
 		if have {
 			l := commonBits(cur, doc)
@@ -219,8 +220,9 @@ func topLeaves(db *pebble.DB, get func([]byte) ([]byte, error)) ([]tree.Write, e
 			prevLCP = l
 		}
 		cur, curValue, have = doc, v, true
-	}
-	if err := errors.Join(it.Error(), it.Close()); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("store: load map top: %w", err)
 	}
 	if have {

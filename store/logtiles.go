@@ -76,7 +76,7 @@ func (s *Store) readLogNode(level uint8, index uint64) ([32]byte, error) {
 	up := level - base // levels to hash up: the node covers 2^up nodes of the base level
 	from := index << up
 	tl, ti := base/tileHeight, from/tileWidth
-	tile, closer, err := s.db.Get(tileKey(tl, ti))
+	tile, closer, err := s.db.Get(tileKey(tl, ti)) // not s.get: the tile is hashed, not kept, so not copied
 	if errors.Is(err, pebble.ErrNotFound) {
 		return h, fmt.Errorf("%w: log tile (%d, %d)", ErrNotFound, tl, ti)
 	}

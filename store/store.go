@@ -250,10 +250,8 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	s := &Store{db: db, dir: dir, docs: &docFilter{}, commit: commitBatch, logger: o.Logger}
-	if err := s.docs.load(db); err != nil {
-		return nil, errors.Join(err, db.Close())
-	}
 	s.view = view{get: s.get, docs: s.docs}
+	// One scan of the anchors rebuilds the map's top and fills the document filter.
 	if err := s.loadTop(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
@@ -448,7 +446,9 @@ func (s *Store) Save(b *Block) error {
 			stored++
 		}
 	}
-	w := writeSet{ops: make([]writeOp, 0, 64+stored+2*len(b.Anchors)+len(b.LogNodes)+2*len(b.Nonces)+len(b.Txs)+len(b.Revoked))}
+	// The log's nodes take a tile key per tileWidth, and one more per level for the partial tiles (in
+	// the 64).
+	w := writeSet{ops: make([]writeOp, 0, 64+stored+2*len(b.Anchors)+len(b.LogNodes)/tileWidth+2*len(b.Nonces)+len(b.Txs)+len(b.Revoked))}
 	set := w.set
 	var errs []error
 	c := b.Commit

@@ -201,12 +201,15 @@ func (t *topTree) set(p tree.Path, n topNode) {
 	t.put(topEntry{depth: p.Depth, index: topIndex(p), node: n})
 }
 
-// put stores e's node at e's position; t.mu is held for writing.
-func (t *topTree) put(e topEntry) {
+// put stores e's node at e's position and returns what was there; t.mu is held for writing.
+func (t *topTree) put(e topEntry) topNode {
 	for len(t.levels) <= int(e.depth) {
 		t.levels = append(t.levels, topLevel{})
 	}
-	t.levels[e.depth].put(e.depth, e.index, e.node)
+	l := &t.levels[e.depth]
+	prev := l.get(e.index)
+	l.put(e.depth, e.index, e.node)
+	return prev
 }
 
 // topChange is what a block changes in the top, prepared by stageMap before the block commits and
@@ -245,12 +248,7 @@ func (t *topTree) commit(c *topChange) {
 	defer t.mu.Unlock()
 	undo := make([]topEntry, len(c.writes))
 	for i, e := range c.writes {
-		for len(t.levels) <= int(e.depth) {
-			t.levels = append(t.levels, topLevel{})
-		}
-		l := &t.levels[e.depth]
-		undo[i] = topEntry{depth: e.depth, index: e.index, node: l.get(e.index)}
-		l.put(e.depth, e.index, e.node)
+		undo[i] = topEntry{depth: e.depth, index: e.index, node: t.put(e)}
 	}
 	t.gen++
 	if len(t.undo) == 0 {
@@ -301,10 +299,10 @@ func mapKey(ws *writeSet, p tree.Path) []byte {
 	return p.AppendKey(append(ws.bytes(2 + p.KeyLen())[:0], pMap, sep))
 }
 
-// loadTop rebuilds the top: its leaves are the anchors' (topLeaves), and below it are the nodes stored
-// at topDepth.
-func loadTop(db *pebble.DB, get func([]byte) ([]byte, error)) (*topTree, error) {
-	base, err := topLeaves(db, get)
+// loadTop rebuilds the top: its leaves are the anchors' (topLeaves, which gives each document to
+// seen), and below it are the nodes stored at topDepth.
+func loadTop(db *pebble.DB, get func([]byte) ([]byte, error), seen func([32]byte)) (*topTree, error) {
+	base, err := topLeaves(db, get, seen)
 	if err != nil {
 		return nil, err
 	}
@@ -389,7 +387,7 @@ func (s *Store) loadTop() error {
 	if err := checkLayout(s.db, s.get, s.logger); err != nil {
 		return err
 	}
-	t, err := loadTop(s.db, s.get)
+	t, err := loadTop(s.db, s.get, func(doc [32]byte) { s.docs.add(doc) })
 	if err != nil {
 		return err
 	}

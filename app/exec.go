@@ -248,6 +248,9 @@ func (a *App) Commit(context.Context, *abci.RequestCommit) (*abci.ResponseCommit
 	if err := a.store.Save(&p.block); err != nil {
 		return nil, err
 	}
+	// Save keeps nothing that points into the map's writes, and no other execution shares them.
+	tree.Recycle(p.block.MapWrites)
+	p.block.MapWrites = nil
 	beforeCommitHook(p.block.Commit.Height)
 	a.last, a.log, a.pending, a.executed = p.block.Commit, p.log, nil, nil
 	a.vals = a.next

@@ -36,6 +36,7 @@ func (m mem) update(t testing.TB, kvs []tree.KV) [32]byte {
 		}
 		m[w.Path] = w.Node
 	}
+	tree.Recycle(writes) // the next update returns its writes in this memory
 	return root
 }
 
@@ -359,6 +360,9 @@ func TestUpdateConcurrent(t *testing.T) {
 				if err == nil && (root != want[i].root || !slices.Equal(writes, want[i].writes)) {
 					err = fmt.Errorf("batch %d: a different result when run beside the others", i)
 				}
+				// Handed back, the memory goes to another goroutine's next update: no two updates
+				// may be given the same memory (the race detector watches).
+				tree.Recycle(writes)
 				if err != nil {
 					errs <- err
 					return

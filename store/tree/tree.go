@@ -78,8 +78,11 @@ type kept struct {
 	buf []Write
 }
 
-// maxScratch bounds the buffer kept between updates (164 bytes a write: 128 MiB).
-const maxScratch = 800_000
+// maxScratch bounds a buffer kept between updates (164 bytes a write: 313 MiB). It holds the writes of
+// the largest block CometBFT's 4 MB limit lets through, 127,000 anchors at takeScratch's 12 a key: a
+// bound below that allocated such a block's buffers afresh, and a testnet behind on its load makes
+// such blocks one after the other.
+const maxScratch = 2_000_000
 
 // takeScratch returns an empty buffer with room for the writes of n keys, the kept one if it is free
 // and large enough.

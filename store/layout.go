@@ -30,8 +30,12 @@ const (
 // ErrLayout is returned by Open for a store whose layout this build does not read.
 var ErrLayout = errors.New("store: unsupported storage layout")
 
-// migrateBatch is how many anchor values one batch of the migration rewrites.
-const migrateBatch = 100_000
+// migrateBatch is how many anchor values one batch of the migration rewrites (a variable for tests).
+var migrateBatch = 100_000
+
+// migrateCommitted, when set (by tests), is called after each batch of rewritten anchor values has
+// committed; an error stops the migration there, as a crash would.
+var migrateCommitted func(rewritten int) error
 
 // checkLayout brings the store to layout 3 if it is older (a fresh store gets the marker at once) and
 // refuses one written with another top depth or by a newer build.
@@ -86,7 +90,7 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 			return err
 		}
 		rewritten++
-		if b.Count() < migrateBatch {
+		if int(b.Count()) < migrateBatch {
 			return nil
 		}
 		if err := b.Commit(pebble.Sync); err != nil {
@@ -94,6 +98,9 @@ func migrate(db *pebble.DB, get func([]byte) ([]byte, error), l *slog.Logger) er
 		}
 		l.Info("state database: migrating to storage layout 3", "anchors_rewritten", rewritten)
 		b.Reset()
+		if migrateCommitted != nil {
+			return migrateCommitted(rewritten)
+		}
 		return nil
 	})
 	if err != nil {

@@ -119,8 +119,69 @@ func TestLayoutMigration(t *testing.T) {
 		t.Fatal("no leaf above the boundary: the test does not test their migration")
 	}
 
-	s := openStore(t, dir, nil)
-	c.s = s
+	c.s = openStore(t, dir, nil)
+	checkMigrated(t, c, dir, log, anchors)
+}
+
+// A migration cut short after some of its batches (as by a crash) is taken up at the next Open and
+// ends with the same store as one run whole.
+func TestLayoutMigrationResumed(t *testing.T) {
+	dir := t.TempDir()
+	lowTop(t, 12)
+	c := &mapChain{authChain: newAuthChain(t, openStore(t, dir, nil)), ref: memMap{}, rng: rand.New(rand.NewPCG(13, 14))}
+	c.blocks(t, 8, 100)
+	log := logNodes(t, c.s)
+	closeStore(t, c.s)
+	anchors, _ := toLayout1(t, dir, c.ref, log)
+	savedBatch := migrateBatch
+	migrateBatch = 50
+	t.Cleanup(func() { migrateBatch, migrateCommitted = savedBatch, nil })
+	if anchors < 4*migrateBatch {
+		t.Fatalf("%d anchors: too few for batches of %d", anchors, migrateBatch)
+	}
+	crash := errors.New("crash")
+	migrateCommitted = func(rewritten int) error {
+		if rewritten >= 2*migrateBatch {
+			return crash
+		}
+		return nil
+	}
+	if err := tryOpen(dir); !errors.Is(err, crash) {
+		t.Fatalf("open with the migration cut short: %v", err)
+	}
+	// Part of the anchors carry their map value now, and nothing else has changed yet.
+	rewritten := 0
+	rawEdit(t, dir, func(db *pebble.DB, _ *pebble.Batch) {
+		if err := eachAnchor(db, func(doc [32]byte, v []byte) error {
+			if _, hasMap, err := decodeAnchorValue(doc, v); err != nil {
+				return err
+			} else if hasMap {
+				rewritten++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if v, closer, err := db.Get(key(pMeta, []byte(metaLayout))); err == nil {
+			closer.Close()
+			t.Fatalf("layout marker %x written by a migration cut short", v)
+		}
+	})
+	if rewritten != 2*migrateBatch {
+		t.Fatalf("%d anchor values rewritten before the cut, want %d", rewritten, 2*migrateBatch)
+	}
+	migrateCommitted = nil
+	c.s = openStore(t, dir, nil)
+	checkMigrated(t, c, dir, log, anchors)
+}
+
+// checkMigrated checks the store c.s, just migrated from layout 1 in dir: the log reads back as log,
+// no log node and no map node above the boundary is left, every one of the anchors carries its map
+// value, the marker is written; then the chain goes on with the reference's roots, also after a
+// reopen (which does not migrate again).
+func checkMigrated(t *testing.T, c *mapChain, dir string, log map[[2]uint64][32]byte, anchors int) {
+	t.Helper()
+	s := c.s
 	if got := logNodes(t, s); !maps.Equal(got, log) {
 		t.Fatalf("log nodes after the migration differ (%d, %d before)", len(got), len(log))
 	}

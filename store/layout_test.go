@@ -105,9 +105,18 @@ func tryOpen(dir string) error {
 // and the chain goes on with the same roots as the reference.
 func TestLayoutMigration(t *testing.T) {
 	dir := t.TempDir()
-	// A boundary at depth 12 (4,096 positions): a log of several tiles, and leaves still above it.
+	c, log, anchors := layout1Chain(t, dir, 11)
+	c.s = openStore(t, dir, nil)
+	checkMigrated(t, c, dir, log, anchors)
+}
+
+// layout1Chain writes a chain of 8 blocks in dir with the map's top boundary at depth 12 (4,096
+// positions: a log of several tiles, and leaves still above the boundary), rewrites the closed store
+// into layout 1 and returns the chain, its log nodes and its number of anchors.
+func layout1Chain(t *testing.T, dir string, seed uint64) (*mapChain, map[[2]uint64][32]byte, int) {
+	t.Helper()
 	lowTop(t, 12)
-	c := &mapChain{authChain: newAuthChain(t, openStore(t, dir, nil)), ref: memMap{}, rng: rand.New(rand.NewPCG(11, 12))}
+	c := &mapChain{authChain: newAuthChain(t, openStore(t, dir, nil)), ref: memMap{}, rng: rand.New(rand.NewPCG(seed, seed+1))}
 	c.blocks(t, 8, 100)
 	log := logNodes(t, c.s)
 	if len(log) < 2*tileWidth {
@@ -118,21 +127,14 @@ func TestLayoutMigration(t *testing.T) {
 	if leaves == 0 {
 		t.Fatal("no leaf above the boundary: the test does not test their migration")
 	}
-
-	c.s = openStore(t, dir, nil)
-	checkMigrated(t, c, dir, log, anchors)
+	return c, log, anchors
 }
 
 // A migration cut short after some of its batches (as by a crash) is taken up at the next Open and
 // ends with the same store as one run whole.
 func TestLayoutMigrationResumed(t *testing.T) {
 	dir := t.TempDir()
-	lowTop(t, 12)
-	c := &mapChain{authChain: newAuthChain(t, openStore(t, dir, nil)), ref: memMap{}, rng: rand.New(rand.NewPCG(13, 14))}
-	c.blocks(t, 8, 100)
-	log := logNodes(t, c.s)
-	closeStore(t, c.s)
-	anchors, _ := toLayout1(t, dir, c.ref, log)
+	c, log, anchors := layout1Chain(t, dir, 11)
 	savedBatch := migrateBatch
 	migrateBatch = 50
 	t.Cleanup(func() { migrateBatch, migrateCommitted = savedBatch, nil })

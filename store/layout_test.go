@@ -34,7 +34,8 @@ func logNodes(t *testing.T, s *Store) map[[2]uint64][32]byte {
 }
 
 // toLayout1 rewrites a closed store as a build before layout 2 left it: anchor values without their map
-// value, the top's leaves stored under s/ (with a stale internal node above the boundary, as stores
+// value (every fifth as written before anchors were stored in two parts: log index and whole record),
+// the top's leaves stored under s/ (with a stale internal node above the boundary, as stores
 // older still hold), every log node under its own key and no tiles, and no layout marker.
 func toLayout1(t *testing.T, dir string, ref memMap, log map[[2]uint64][32]byte) (anchors, leaves int) {
 	t.Helper()
@@ -47,13 +48,32 @@ func toLayout1(t *testing.T, dir string, ref memMap, log map[[2]uint64][32]byte)
 		if err != nil {
 			t.Fatal(err)
 		}
+		get := func(k []byte) ([]byte, error) {
+			v, closer, err := db.Get(k)
+			if errors.Is(err, pebble.ErrNotFound) {
+				return nil, ErrNotFound
+			} else if err != nil {
+				return nil, err
+			}
+			defer closer.Close()
+			return slices.Clone(v), nil
+		}
 		for it.First(); it.Valid(); it.Next() {
 			v := slices.Clone(it.Value())
 			if v[24]&anchorHasMapValue == 0 {
 				t.Fatalf("anchor %x written without its map value", it.Key()[2:])
 			}
 			v[24] &^= anchorHasMapValue
-			if err := b.Set(it.Key(), v[:len(v)-32], nil); err != nil {
+			v = v[:len(v)-32]
+			if anchors%5 == 0 {
+				// Every fifth as written before anchors were stored in two parts: log index and whole record.
+				a, err := readAnchor(get, [32]byte(it.Key()[2:]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				v = append(u64(a.LogIndex), a.Record.Encode()...)
+			}
+			if err := b.Set(it.Key(), v, nil); err != nil {
 				t.Fatal(err)
 			}
 			anchors++
@@ -155,6 +175,9 @@ func TestLayoutMigrationResumed(t *testing.T) {
 	rewritten := 0
 	rawEdit(t, dir, func(db *pebble.DB, _ *pebble.Batch) {
 		if err := eachAnchor(db, func(doc [32]byte, v []byte) error {
+			if len(v) > maxAnchorValueLen {
+				return nil // a whole record, left as it is
+			}
 			if _, hasMap, err := decodeAnchorValue(doc, v); err != nil {
 				return err
 			} else if hasMap {
@@ -179,7 +202,7 @@ func TestLayoutMigrationResumed(t *testing.T) {
 
 // checkMigrated checks the store c.s, just migrated from layout 1 in dir: the log reads back as log,
 // no log node and no map node above the boundary is left, every one of the anchors carries its map
-// value, the marker is written; then the chain goes on with the reference's roots, also after a
+// value but those with a whole record (toLayout1's every fifth), the marker is written; then the chain goes on with the reference's roots, also after a
 // reopen (which does not migrate again).
 func checkMigrated(t *testing.T, c *mapChain, dir string, log map[[2]uint64][32]byte, anchors int) {
 	t.Helper()
@@ -203,15 +226,22 @@ func checkMigrated(t *testing.T, c *mapChain, dir string, log map[[2]uint64][32]
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
+	n, whole := 0, 0
 	for it.First(); it.Valid(); it.Next() {
+		n++
+		if len(it.Value()) > maxAnchorValueLen {
+			whole++ // left as it is: loadTop computes its map value from the record
+			continue
+		}
 		if _, hasMap, err := decodeAnchorValue([32]byte(it.Key()[2:]), it.Value()); err != nil || !hasMap {
 			t.Errorf("anchor %x after the migration: map value %v, %v", it.Key()[2:], hasMap, err)
 		}
-		n++
 	}
 	if err := it.Close(); err != nil || n != anchors {
 		t.Fatalf("%d anchors after the migration, %d before (%v)", n, anchors, err)
+	}
+	if want := (anchors + 4) / 5; whole != want {
+		t.Fatalf("%d anchors with a whole record after the migration, %d before", whole, want)
 	}
 	it, err = s.db.NewIter(&pebble.IterOptions{LowerBound: []byte{pMap, sep}, UpperBound: []byte{pMap, sep, 0, byte(topDepth)}})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/siegel-notary/siegel/app/tx"
@@ -34,17 +35,43 @@ func AgencyHandler(b Backend, t *Tracker, o AgencyOptions, logger *slog.Logger) 
 	a := &agency{b: b, t: t, o: o, log: logger}
 	p := &public{b: b, log: logger}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/v1/status", method(http.MethodGet, p.status))
-	mux.HandleFunc("/v1/anchors", method(http.MethodPost, a.submit))
-	mux.HandleFunc("/v1/txs/{hash}", method(http.MethodGet, a.txStatus))
-	mux.HandleFunc("/v1/metadata", method(http.MethodPost, a.publishMetadata))
-	mux.HandleFunc("/v1/metadata/{hash}", method(http.MethodGet, a.metadata))
-	// The registry, as on the public listener: a client finds the agency of its key here.
-	mux.HandleFunc("/v1/agencies", method(http.MethodGet, p.agencies))
-	mux.HandleFunc("/v1/agencies/{id}", method(http.MethodGet, p.agency))
+	for _, rt := range agencyRoutes {
+		mux.HandleFunc(rt.Pattern, method(rt.Method, rt.handler(a, p)))
+	}
 	mux.HandleFunc("/", notFound)
 	return secure(mux)
 }
+
+// agencyRouteSpec is one route of the agency listener; handler picks its handler.
+type agencyRouteSpec struct {
+	Method, Pattern string
+	handler         func(*agency, *public) http.HandlerFunc
+}
+
+// agencyRoutes are the routes of the agency listener. AgencyHandler registers exactly these; those the
+// public listener lacks are served by agency APIs only, and clients route them so (agencyRoute).
+var agencyRoutes = []agencyRouteSpec{
+	{http.MethodGet, "/v1/status", func(_ *agency, p *public) http.HandlerFunc { return p.status }},
+	{http.MethodPost, "/v1/anchors", func(a *agency, _ *public) http.HandlerFunc { return a.submit }},
+	{http.MethodGet, "/v1/txs/{hash}", func(a *agency, _ *public) http.HandlerFunc { return a.txStatus }},
+	{http.MethodPost, "/v1/metadata", func(a *agency, _ *public) http.HandlerFunc { return a.publishMetadata }},
+	{http.MethodGet, "/v1/metadata/{hash}", func(a *agency, _ *public) http.HandlerFunc { return a.metadata }},
+	// The registry, as on the public listener: a client finds the agency of its key here.
+	{http.MethodGet, "/v1/agencies", func(_ *agency, p *public) http.HandlerFunc { return p.agencies }},
+	{http.MethodGet, "/v1/agencies/{id}", func(_ *agency, p *public) http.HandlerFunc { return p.agency }},
+}
+
+// agencyOnly matches the requests that only an agency API serves: the routes of agencyRoutes that
+// publicRoutes lacks, each with its method (GET also matching HEAD, as method allows).
+var agencyOnly = func() *http.ServeMux {
+	m := http.NewServeMux()
+	for _, rt := range agencyRoutes {
+		if !slices.ContainsFunc(publicRoutes, func(p route) bool { return p.Method == rt.Method && p.Pattern == rt.Pattern }) {
+			m.HandleFunc(rt.Method+" "+rt.Pattern, func(http.ResponseWriter, *http.Request) {})
+		}
+	}
+	return m
+}()
 
 type agency struct {
 	b   Backend

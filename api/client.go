@@ -13,6 +13,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -162,10 +163,15 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte, out a
 	}
 }
 
-// agencyRoute tells whether only an agency API serves the request: every POST, the polls of a
-// submission's outcome and the stored metadata of a document (agency.go's routes).
+// agencyRoute tells whether only an agency API serves the request: a route of the agency listener that
+// the public one lacks (agencyOnly). path may carry a query.
 func agencyRoute(method, path string) bool {
-	return method == http.MethodPost || strings.HasPrefix(path, "/v1/txs/") || strings.HasPrefix(path, "/v1/metadata/")
+	u, err := url.Parse(path)
+	if err != nil {
+		return false
+	}
+	_, pattern := agencyOnly.Handler(&http.Request{Method: method, URL: u})
+	return pattern != ""
 }
 
 // noRoute tells whether an answer says the node has no such route: 405, or 404 other than the

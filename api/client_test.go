@@ -371,3 +371,46 @@ func TestClientMetadataSkipsPublicURL(t *testing.T) {
 		t.Errorf("the public URL was asked %d times, want once", public.calls.Load())
 	}
 }
+
+// TestAgencyRoute: a client sends to agency APIs only the requests that the public listener does not
+// serve, derived from the two route tables, so that a route added to either is routed right.
+func TestAgencyRoute(t *testing.T) {
+	concrete := func(pattern string) string {
+		return strings.NewReplacer("{hash}", strings.Repeat("ab", 32), "{id}", "school-1").Replace(pattern)
+	}
+	public := map[string]bool{}
+	for _, rt := range publicRoutes {
+		public[rt.Method+" "+rt.Pattern] = true
+		if agencyRoute(rt.Method, concrete(rt.Pattern)) {
+			t.Errorf("%s %s is on the public listener, yet routed to agency APIs only", rt.Method, rt.Pattern)
+		}
+	}
+	only := 0
+	for _, rt := range agencyRoutes {
+		want := !public[rt.Method+" "+rt.Pattern]
+		if want {
+			only++
+		}
+		if got := agencyRoute(rt.Method, concrete(rt.Pattern)); got != want {
+			t.Errorf("agencyRoute(%s %s) = %v, want %v", rt.Method, rt.Pattern, got, want)
+		}
+	}
+	if only != 4 {
+		t.Errorf("%d agency-only routes, want 4 (submissions, their status, metadata in and out)", only)
+	}
+	for _, c := range []struct {
+		method, path string
+		want         bool
+	}{
+		{http.MethodGet, "/v1/txs/" + strings.Repeat("ab", 32) + "?wait=1", true},
+		{http.MethodHead, "/v1/metadata/" + strings.Repeat("ab", 32), true},
+		{http.MethodGet, "/v1/anchors/" + strings.Repeat("ab", 32) + "/receipt?height=3", false},
+		{http.MethodGet, "/v1/anchors", false}, // no such GET route anywhere
+		{http.MethodPost, "/v1/status", false},
+		{http.MethodGet, "%zz", false},
+	} {
+		if got := agencyRoute(c.method, c.path); got != c.want {
+			t.Errorf("agencyRoute(%s %s) = %v, want %v", c.method, c.path, got, c.want)
+		}
+	}
+}

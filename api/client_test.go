@@ -398,6 +398,12 @@ func TestAgencyRoute(t *testing.T) {
 	if only != 4 {
 		t.Errorf("%d agency-only routes, want 4 (submissions, their status, metadata in and out)", only)
 	}
+	for _, rt := range []string{"POST /v1/anchors", "GET /v1/txs/{hash}", "POST /v1/metadata", "GET /v1/metadata/{hash}"} {
+		m, p, _ := strings.Cut(rt, " ")
+		if !agencyRoute(m, concrete(p)) {
+			t.Errorf("%s is not routed to agency APIs only", rt)
+		}
+	}
 	for _, c := range []struct {
 		method, path string
 		want         bool

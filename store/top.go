@@ -228,14 +228,16 @@ func (t *topTree) change(writes []tree.Write) *topChange {
 		}
 	}
 	// A block's change becomes its undo list (commit), let go keepGenerations commits later: its
-	// memory serves a later change (each took 17 MB in BenchmarkValidatorPipeline/block=40000).
+	// memory serves a later change (each took 17 MB in BenchmarkValidatorPipeline/block=40000), one of
+	// about its size only, so that small blocks after large ones do not keep large lists alive.
 	t.mu.Lock()
 	buf := t.spare
-	if cap(buf) >= n {
+	fits := cap(buf) >= n && cap(buf) <= 2*n+1024
+	if fits {
 		t.spare = nil
 	}
 	t.mu.Unlock()
-	if cap(buf) < n {
+	if !fits {
 		buf = make([]topEntry, 0, n+n/8)
 	}
 	c := &topChange{writes: buf[:0]}
@@ -270,9 +272,7 @@ func (t *topTree) commit(c *topChange) {
 	}
 	t.undo = append(t.undo, undo)
 	if len(t.undo) > keepGenerations {
-		if cap(t.undo[0]) > cap(t.spare) {
-			t.spare = t.undo[0]
-		}
+		t.spare = t.undo[0] // the latest list let go: the size of recent blocks
 		t.undo[0] = nil
 		t.undo = t.undo[1:]
 		t.undoFrom++

@@ -329,3 +329,27 @@ func TestTopLevelSparseThenDense(t *testing.T) {
 		t.Fatalf("%d nodes of %d positions still in a map", len(want), 1<<depth)
 	}
 }
+
+// A block's change is kept as its undo list for keepGenerations commits and its memory then serves a
+// later change of about its size: after a large block, a run of empty ones lets the large lists go.
+func TestTopUndoMemory(t *testing.T) {
+	var top topTree
+	var big []tree.Write
+	for i := range 5000 {
+		big = append(big, tree.Write{Path: tree.PathTo(docOf(uint64(i)), 16), Node: tree.Node{Leaf: true, Key: docOf(uint64(i))}})
+	}
+	for range 3 {
+		top.commit(top.change(big))
+	}
+	for range keepGenerations + 2 {
+		top.commit(top.change(nil))
+	}
+	if c := cap(top.spare); c > 1024 {
+		t.Errorf("after empty blocks the spare undo list has room for %d entries", c)
+	}
+	for i, u := range top.undo {
+		if cap(u) > 1024 {
+			t.Errorf("undo list %d of an empty block has room for %d entries", i, cap(u))
+		}
+	}
+}

@@ -104,8 +104,13 @@ func (k *kept) take(want int) []Write {
 	}
 	k.Unlock()
 	if cap(buf) < want {
-		// Room to spare: a growing tree rewrites a few more nodes per key from block to block.
-		return make([]Write, 0, want+want/8)
+		// Room to spare: a growing tree rewrites a few more nodes per key from block to block (but
+		// not beyond what put keeps, when want itself fits).
+		n := want + want/8
+		if want <= maxScratch {
+			n = min(n, maxScratch)
+		}
+		return make([]Write, 0, n)
 	}
 	return buf[:0]
 }

@@ -150,8 +150,8 @@ func layout1Chain(t *testing.T, dir string, seed uint64) (*mapChain, map[[2]uint
 	return c, log, anchors
 }
 
-// A migration cut short after some of its batches (as by a crash) is taken up at the next Open and
-// ends with the same store as one run whole.
+// A migration cut short after some of its batches (as by a crash) is taken up at the next Open, and
+// the store then passes the same checks as after a migration run whole (checkMigrated).
 func TestLayoutMigrationResumed(t *testing.T) {
 	dir := t.TempDir()
 	c, log, anchors := layout1Chain(t, dir, 11)

@@ -1,12 +1,10 @@
 package store
 
 import (
-	"crypto/sha256"
 	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble"
-	"github.com/transparency-dev/merkle/rfc6962"
 
 	"github.com/siegel-notary/siegel/store/tree"
 )
@@ -91,18 +89,14 @@ func (s *Store) readLogNode(level uint8, index uint64) ([32]byte, error) {
 	if len(tile) < 32*(off+width) {
 		return h, fmt.Errorf("%w: log node (%d, %d) is not complete", ErrNotFound, level, index)
 	}
-	// RFC 6962 interior nodes, SHA-256(0x01 || left || right), hashed in place.
+	// The levels between the tile and the node, hashed in place.
 	var nodes [tileWidth / 2][32]byte
 	for k := range width {
 		copy(nodes[k][:], tile[32*(off+k):])
 	}
-	var in [65]byte
-	in[0] = rfc6962.RFC6962NodeHashPrefix
 	for ; width > 1; width /= 2 {
 		for k := range width / 2 {
-			copy(in[1:], nodes[2*k][:])
-			copy(in[33:], nodes[2*k+1][:])
-			nodes[k] = sha256.Sum256(in[:])
+			nodes[k] = tree.LogNodeHash(nodes[2*k], nodes[2*k+1])
 		}
 	}
 	return nodes[0], nil

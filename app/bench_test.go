@@ -70,7 +70,7 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 		}
 	}
 	b.ReportAllocs()
-	cpu0 := cpuTime(b)
+	cpu0, faults0 := cpuTime(b), minorFaults(b)
 	b.ResetTimer()
 	for i := range b.N {
 		for _, raw := range blocks[i] {
@@ -92,6 +92,9 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 	// On a testnet, several validators share the cores: CPU time per anchor (all goroutines, Pebble's
 	// compactions included) is what bounds the network's throughput.
 	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/anchors, "cpu-us/anchor")
+	// Each first touch of a fresh page costs a fault and the kernel's clearing of the page: in a loaded
+	// testnet they were 9-17% of the machine's CPU (perf record -a, docs/PERFORMANCE.md).
+	b.ReportMetric(float64(minorFaults(b)-faults0)/anchors, "faults/anchor")
 	// What Pebble wrote for it, in its log, flushes and compactions: it varies less than the CPU figures
 	// (within 1% between runs of one binary at 1.2 million anchors), more once compactions come due
 	// (1,777 and 1,929 bytes in two runs to 4 million).
@@ -101,6 +104,15 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 		written += l.BytesFlushed + l.BytesCompacted
 	}
 	b.ReportMetric(float64(written)/anchors, "pebble-B/anchor")
+}
+
+// minorFaults is the number of page faults the process took so far that needed no I/O.
+func minorFaults(b *testing.B) int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return ru.Minflt
 }
 
 // cpuTime is the process's user and system CPU time so far.

@@ -31,6 +31,12 @@ type procNet struct {
 func newProcNet(t *testing.T, n int) *procNet {
 	t.Helper()
 	dir := t.TempDir()
+	// E2E_DIR=/some/dir keeps the nodes' homes and logs there (emptied first) for a look after a failure.
+	if d := os.Getenv("E2E_DIR"); d != "" {
+		dir = d
+		_ = os.RemoveAll(d)
+		_ = os.MkdirAll(d, 0o700)
+	}
 	spec, err := initTestnet(dir, freeLayout(t, dir, n), n, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -17,6 +17,9 @@ import (
 // lowTop moves the map's top boundary to depth d for one test, so that a few thousand keys have nodes on
 // both sides of it.
 func lowTop(t *testing.T, d int) {
+	if d > topDepthMax {
+		t.Fatalf("top depth %d beyond %d", d, topDepthMax)
+	}
 	saved := topDepth
 	topDepth = d
 	t.Cleanup(func() { topDepth = saved })

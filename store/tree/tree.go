@@ -40,9 +40,16 @@ func Root(read Read) ([32]byte, error) {
 }
 
 // Update sets each key of kvs to its value (the last one given, when a key is repeated) and returns the
-// new root and the nodes to write for it, ordered by Path.Key. Both depend only on the stored tree and on
-// the key→value map that kvs describes, not on the order of kvs. Writes that would store the node already
-// there are left out. Update reads only the positions on the paths of the keys; it does not modify kvs.
+// new root and the nodes to write for it, each position once, in the order of the walk: depth first,
+// left before right, a node after its children, so that the writes of any one depth come in order of
+// their bits (Path.Key order within the depth). Both depend only on the stored tree and on the key→value map that kvs describes,
+// not on the order of kvs. Writes that would store the node already there are left out. Update reads
+// only the positions on the paths of the keys; it does not modify kvs.
+//
+// The writes are not sorted across depths: a caller that wants them by depth groups them itself (the
+// store's top does so as it takes them). Sorting them here copied every write of a block once more in
+// ProcessProposal, on the way to every validator's vote: 5% of a loaded validator's CPU in one profile
+// (docs/PERFORMANCE.md).
 func Update(read Read, kvs []KV) (root [32]byte, writes []Write, err error) {
 	batch := normalize(kvs)
 	if len(batch) == 0 {
@@ -50,7 +57,6 @@ func Update(read Read, kvs []KV) (root [32]byte, writes []Write, err error) {
 		return root, nil, err
 	}
 	u := updater{read: read, writes: takeScratch(len(batch))}
-	defer func() { scratch.put(u.writes) }()
 	n, ok, err := read(Path{})
 	switch {
 	case err != nil:
@@ -61,16 +67,17 @@ func Update(read Read, kvs []KV) (root [32]byte, writes []Write, err error) {
 		root = u.build(0, batch)
 	}
 	if err != nil {
+		scratch.put(u.writes)
 		return [32]byte{}, nil, err
 	}
-	return root, u.sorted(), nil
+	return root, u.writes, nil
 }
 
-// scratch keeps the buffer that collects an update's writes in walk order, for the next update: a
-// testnet block's writes take tens of megabytes, and a validator's profile under load spent 11% of its
-// CPU clearing freshly allocated memory, most of it these buffers (9% once this one was kept). spare
-// keeps a buffer for sorted's copy, the writes Update returns, once the caller hands it back (Recycle).
-var scratch, spare kept
+// scratch keeps the buffer that collects an update's writes, the writes Update returns, for the next
+// update once the caller hands it back (Recycle): a testnet block's writes take tens of megabytes, and a
+// validator's profile under load spent 11% of its CPU clearing freshly allocated memory, most of it
+// these buffers (9% once one was kept).
+var scratch kept
 
 // kept is a buffer kept between updates.
 type kept struct {
@@ -129,7 +136,7 @@ func (k *kept) put(buf []Write) {
 // that points into them: the next Update returns its writes in that memory. A validator's block
 // returns tens of megabytes of writes; allocated afresh for every block they were 17% of what
 // BenchmarkValidatorPipeline allocated (its CPU per anchor did not change measurably without them).
-func Recycle(writes []Write) { spare.put(writes) }
+func Recycle(writes []Write) { scratch.put(writes) }
 
 // normalize returns kvs sorted by key, keeping the last value of each repeated key.
 func normalize(kvs []KV) []KV {
@@ -166,25 +173,6 @@ func split(kvs []KV, depth int) int {
 type updater struct {
 	read   Read
 	writes []Write
-}
-
-// sorted returns the writes ordered by Path.Key, that is by depth, then bits. The walk is depth-first,
-// left before right, so the writes of each depth come in order of their bits already: a stable sort by
-// depth (counting them) is enough.
-func (u *updater) sorted() []Write {
-	var start [receipt.MaxMapDepth + 2]int
-	for _, w := range u.writes {
-		start[w.Path.Depth+1]++
-	}
-	for d := 1; d < len(start); d++ {
-		start[d] += start[d-1]
-	}
-	out := spare.take(len(u.writes))[:len(u.writes)]
-	for _, w := range u.writes {
-		out[start[w.Path.Depth]] = w
-		start[w.Path.Depth]++
-	}
-	return out
 }
 
 func (u *updater) write(p Path, n Node) [32]byte {

@@ -23,17 +23,21 @@ func (m mem) read(p tree.Path) (tree.Node, bool, error) {
 	return n, ok, nil
 }
 
-// update applies kvs and stores the writes, checking that they come ordered by Path.Key.
+// update applies kvs and stores the writes, checking that each depth's writes come in order of their
+// positions (the store's top relies on it), each position once.
 func (m mem) update(t testing.TB, kvs []tree.KV) [32]byte {
 	t.Helper()
 	root, writes, err := tree.Update(m.read, kvs)
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
+	last := map[uint16][]byte{} // the key of the last write seen at each depth
 	for i, w := range writes {
-		if i > 0 && bytes.Compare(writes[i-1].Path.Key(), w.Path.Key()) >= 0 {
-			t.Fatalf("writes %d and %d are not in Path.Key order", i-1, i)
+		k := w.Path.Key()
+		if prev, ok := last[w.Path.Depth]; ok && bytes.Compare(prev, k) >= 0 {
+			t.Fatalf("write %d at depth %d does not come after the depth's write before it", i, w.Path.Depth)
 		}
+		last[w.Path.Depth] = k
 		m[w.Path] = w.Node
 	}
 	tree.Recycle(writes) // the next update returns its writes in this memory
@@ -295,10 +299,11 @@ func TestUpdateEdgeCases(t *testing.T) {
 	if got, writes, err := tree.Update(m.read, batch[1:]); err != nil || got != root || len(writes) != 0 {
 		t.Fatalf("no-op Update = %x, %d writes, %v; want %x, 0", got, len(writes), err, root)
 	}
-	// Updating one of two keys rewrites its leaf and the root only.
+	// Updating one of two keys rewrites its leaf and the root only, the root last (the walk writes a
+	// node after its children).
 	_, writes, err := tree.Update(m.read, []tree.KV{{Key: a, Value: b}})
-	if err != nil || len(writes) != 2 || writes[0].Path != (tree.Path{}) || !writes[1].Node.Leaf {
-		t.Fatalf("Update of one key = %+v, %v; want the root and one leaf", writes, err)
+	if err != nil || len(writes) != 2 || !writes[0].Node.Leaf || writes[1].Path != (tree.Path{}) {
+		t.Fatalf("Update of one key = %+v, %v; want one leaf and the root", writes, err)
 	}
 }
 

@@ -70,7 +70,7 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 		}
 	}
 	b.ReportAllocs()
-	cpu0, faults0 := cpuTime(b), minorFaults(b)
+	cpu0, faults0 := usage(b)
 	b.ResetTimer()
 	for i := range b.N {
 		for _, raw := range blocks[i] {
@@ -91,10 +91,11 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 	b.ReportMetric(anchors/b.Elapsed().Seconds(), "anchors/s")
 	// On a testnet, several validators share the cores: CPU time per anchor (all goroutines, Pebble's
 	// compactions included) is what bounds the network's throughput.
-	b.ReportMetric(float64((cpuTime(b)-cpu0).Microseconds())/anchors, "cpu-us/anchor")
+	cpu1, faults1 := usage(b)
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/anchors, "cpu-us/anchor")
 	// Each first touch of a fresh page costs a fault and the kernel's clearing of the page: in a loaded
 	// testnet they were 9-17% of the machine's CPU (perf record -a, docs/PERFORMANCE.md).
-	b.ReportMetric(float64(minorFaults(b)-faults0)/anchors, "faults/anchor")
+	b.ReportMetric(float64(faults1-faults0)/anchors, "faults/anchor")
 	// What Pebble wrote for it, in its log, flushes and compactions: it varies less than the CPU figures
 	// (within 1% between runs of one binary at 1.2 million anchors), more once compactions come due
 	// (1,777 and 1,929 bytes in two runs to 4 million).
@@ -106,20 +107,12 @@ func benchmarkPipeline(b *testing.B, perBlock int) {
 	b.ReportMetric(float64(written)/anchors, "pebble-B/anchor")
 }
 
-// minorFaults is the number of page faults the process took so far that needed no I/O.
-func minorFaults(b *testing.B) int64 {
+// usage is the process's user and system CPU time so far, and the page faults it took that needed no
+// I/O.
+func usage(b *testing.B) (time.Duration, int64) {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		b.Fatal(err)
 	}
-	return ru.Minflt
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Minflt
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -31,11 +32,15 @@ type procNet struct {
 func newProcNet(t *testing.T, n int) *procNet {
 	t.Helper()
 	dir := t.TempDir()
-	// E2E_DIR=/some/dir keeps the nodes' homes and logs there (emptied first) for a look after a failure.
+	// E2E_DIR=/some/dir keeps the nodes' homes and logs in a new directory under it, for a look after a
+	// failure.
 	if d := os.Getenv("E2E_DIR"); d != "" {
-		dir = d
-		_ = os.RemoveAll(d)
-		_ = os.MkdirAll(d, 0o700)
+		kept, err := os.MkdirTemp(d, strings.ReplaceAll(t.Name(), "/", "_")+"-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("nodes' homes kept in %s", kept)
+		dir = kept
 	}
 	spec, err := initTestnet(dir, freeLayout(t, dir, n), n, 0)
 	if err != nil {

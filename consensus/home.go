@@ -49,6 +49,10 @@ type InitOptions struct {
 	PersistentPeers string
 	// TimeoutCommit overrides CometBFT's default of 1 s when non-zero.
 	TimeoutCommit time.Duration
+	// GossipSleep overrides CometBFT's peer_gossip_sleep_duration (100 ms) when non-zero: how long each
+	// peer's gossip routines sleep when they find nothing to send. Proposals, block parts and votes wait
+	// for the next wake-up, so every step of a height can lose up to this much.
+	GossipSleep time.Duration
 	// Loopback lets several nodes share 127.0.0.1 (a local testnet): peers on the same IP and
 	// non-routable addresses are allowed.
 	Loopback bool
@@ -81,6 +85,9 @@ func InitHome(home string, o InitOptions) (crypto.PubKey, error) {
 	c.P2P.PersistentPeers = o.PersistentPeers
 	if o.TimeoutCommit != 0 {
 		c.Consensus.TimeoutCommit = o.TimeoutCommit
+	}
+	if o.GossipSleep != 0 {
+		c.Consensus.PeerGossipSleepDuration = o.GossipSleep
 	}
 	if o.Loopback {
 		c.P2P.AllowDuplicateIP = true

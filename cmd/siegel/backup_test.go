@@ -378,7 +378,7 @@ func TestBackupChecksHome(t *testing.T) {
 // lookup and receipt, as the validator does.
 func TestBackupRestoreReplica(t *testing.T) {
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, 1), 1, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, 1), 1, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,7 +523,7 @@ func flipByte(b []byte, i int) []byte {
 // with receipts that verify offline.
 func TestBackupRestoreTestnet(t *testing.T) {
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}

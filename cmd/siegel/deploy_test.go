@@ -320,7 +320,7 @@ func TestDeployMetricsExist(t *testing.T) {
 	}
 
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, 2), 2, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, 2), 2, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,7 +42,7 @@ func newProcNet(t *testing.T, n int) *procNet {
 		t.Logf("nodes' homes kept in %s", kept)
 		dir = kept
 	}
-	spec, err := initTestnet(dir, freeLayout(t, dir, n), n, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), n, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}

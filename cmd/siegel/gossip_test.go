@@ -30,7 +30,7 @@ type metaTestnet struct {
 func newMetaTestnet(t testing.TB) *metaTestnet {
 	t.Helper()
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, 4), 4, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ type joinFixture struct {
 func newJoinFixture(t *testing.T) joinFixture {
 	t.Helper()
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, testnetLayout(dir, 2, 27000), 2, 0)
+	spec, err := initTestnet(dir, testnetLayout(dir, 2, 27000), 2, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}

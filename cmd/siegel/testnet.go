@@ -59,12 +59,19 @@ func testnetLayout(dir string, n, base int) []testnetNode {
 	return nodes
 }
 
+// testnetTiming is what a testnet's config.toml files change in CometBFT's pace; a zero field keeps
+// CometBFT's default.
+type testnetTiming struct {
+	TimeoutCommit time.Duration // timeout_commit (1 s): the pause after each block
+	GossipSleep   time.Duration // peer_gossip_sleep_duration (100 ms)
+}
+
 // initTestnet writes the homes of a local network with one shared genesis, which registers a test
 // agency whose key is DIR/agency.key and a consortium with one member per validator (operator key
 // DIR/operator-I.key, threshold more than 2/3). The first `validators` nodes are genesis validators,
 // the others full nodes that governance can make validators. Every node lists the others as peers.
-// timeoutCommit, when not 0, replaces CometBFT's timeout_commit (1 s) in every node's config.toml.
-func initTestnet(dir string, nodes []testnetNode, validators int, timeoutCommit time.Duration) (*testnetSpec, error) {
+// The zero timing keeps CometBFT's defaults.
+func initTestnet(dir string, nodes []testnetNode, validators int, timing testnetTiming) (*testnetSpec, error) {
 	if _, err := os.Stat(filepath.Join(dir, "testnet.json")); err == nil {
 		return nil, fmt.Errorf("%s already holds a testnet (testnet.json); remove it first", dir)
 	}
@@ -126,7 +133,8 @@ func initTestnet(dir string, nodes []testnetNode, validators int, timeoutCommit 
 			}
 		}
 		if _, err := consensus.InitHome(n.Home, consensus.InitOptions{Moniker: n.Name, P2PAddr: "tcp://" + n.P2P,
-			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true, TimeoutCommit: timeoutCommit}); err != nil {
+			RPCAddr: "tcp://" + n.RPC, PersistentPeers: strings.Join(peers, ","), Loopback: true,
+			TimeoutCommit: timing.TimeoutCommit, GossipSleep: timing.GossipSleep}); err != nil {
 			return nil, err
 		}
 		if err := consensus.WriteGenesis(n.Home, testnetChainID, genesisTime, vals, appState); err != nil {

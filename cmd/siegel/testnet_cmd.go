@@ -26,19 +26,22 @@ func newTestnetCmd() *cobra.Command {
 	}
 	cmd.PersistentFlags().StringVar(&dir, "dir", "testnet", "directory of the testnet")
 	var n, base, full int
-	var timeoutCommit time.Duration
+	var timing testnetTiming
 	initCmd := &cobra.Command{
-		Use:   "init --validators N [--full-nodes M] [--dir DIR] [--base-port P] [--timeout-commit D]",
+		Use:   "init --validators N [--full-nodes M] [--dir DIR] [--base-port P] [--timeout-commit D] [--gossip-sleep D]",
 		Short: "Write N node homes with one shared genesis and a registered test agency",
 		Long: "Node i listens on 127.0.0.1 at ports P+10i (CometBFT P2P), +1 (CometBFT RPC), +2 (public API),\n" +
 			"+3 (agency API) and +4 (metrics). The test agency's key is DIR/" + testnetKeyFile + "; the operator key\n" +
 			"of validator I's data centre, for 'siegel gov', is DIR/operator-I.key.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if timeoutCommit < 0 {
-				return fmt.Errorf("--timeout-commit %v: must not be negative", timeoutCommit)
+			if timing.TimeoutCommit < 0 {
+				return fmt.Errorf("--timeout-commit %v: must not be negative", timing.TimeoutCommit)
 			}
-			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n, timeoutCommit)
+			if g := timing.GossipSleep; g < 0 || (g > 0 && g < time.Millisecond) {
+				return fmt.Errorf("--gossip-sleep %v: must be at least 1ms (below, the gossip routines spin), or 0 for CometBFT's 100ms", g)
+			}
+			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n, timing)
 			if err != nil {
 				return err
 			}
@@ -55,7 +58,13 @@ func newTestnetCmd() *cobra.Command {
 	// Half of CometBFT's 1 s: on one 2-core machine, held for 60 s at 20 tx/s x 1,000, the runs that
 	// kept up had p99 2.5-3.4 s with 500 ms (two runs) against 5.4-6.0 s with 1 s, and as many runs
 	// tipped into a backlog with either (docs/PERFORMANCE.md).
-	initCmd.Flags().DurationVar(&timeoutCommit, "timeout-commit", 500*time.Millisecond, "CometBFT's timeout_commit for every node, the pause after each block (0: CometBFT's default, 1s)")
+	initCmd.Flags().DurationVar(&timing.TimeoutCommit, "timeout-commit", 500*time.Millisecond, "CometBFT's timeout_commit for every node, the pause after each block (0: CometBFT's default, 1s)")
+	// On loopback a message crosses in microseconds, and CometBFT's 100 ms sleep of an idle gossip
+	// routine is what a proposal, its block parts and each round of votes wait for. 10 ms, on one 2-core
+	// machine at 22 tx/s x 1,000 for 60 s: p99 3.4 / 2.1 / 1.9 / 2.7 s against 3.9 / 2.7 / 3.9 / 3.2 s
+	// (four alternating pairs, the same anchors/s; docs/PERFORMANCE.md). An idle testnet's four nodes
+	// take 1.8 s more CPU per 30 s.
+	initCmd.Flags().DurationVar(&timing.GossipSleep, "gossip-sleep", 10*time.Millisecond, "CometBFT's peer_gossip_sleep_duration for every node, how long an idle gossip routine sleeps (0: CometBFT's default, 100ms)")
 
 	startCmd := &cobra.Command{
 		Use:   "start [--dir DIR]",

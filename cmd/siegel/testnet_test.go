@@ -27,7 +27,7 @@ import (
 func newTestnet(t *testing.T, n, validators int) (string, *testnetSpec) {
 	t.Helper()
 	dir := t.TempDir()
-	spec, err := initTestnet(dir, freeLayout(t, dir, n), validators, 0)
+	spec, err := initTestnet(dir, freeLayout(t, dir, n), validators, testnetTiming{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,16 +147,17 @@ func TestReceiptMatchesLightClient(t *testing.T) {
 	}
 }
 
-// `testnet init --timeout-commit` writes the pause after each block into every node's config.toml: 500 ms
-// unless given, CometBFT's 1 s for 0; a negative one is refused.
-func TestTestnetInitTimeoutCommit(t *testing.T) {
+// `testnet init --timeout-commit` and `--gossip-sleep` write CometBFT's pace into every node's
+// config.toml: 500 ms and 10 ms unless given, CometBFT's 1 s and 100 ms for 0; a negative pause, and a
+// gossip sleep under a millisecond, are refused.
+func TestTestnetInitTiming(t *testing.T) {
 	for _, c := range []struct {
 		flag []string
-		want string
+		want []string
 	}{
-		{[]string{"--timeout-commit", "300ms"}, `timeout_commit = "300ms"`},
-		{nil, `timeout_commit = "500ms"`},
-		{[]string{"--timeout-commit", "0"}, `timeout_commit = "1s"`},
+		{nil, []string{`timeout_commit = "500ms"`, `peer_gossip_sleep_duration = "10ms"`}},
+		{[]string{"--timeout-commit", "300ms", "--gossip-sleep", "25ms"}, []string{`timeout_commit = "300ms"`, `peer_gossip_sleep_duration = "25ms"`}},
+		{[]string{"--timeout-commit", "0", "--gossip-sleep", "0"}, []string{`timeout_commit = "1s"`, `peer_gossip_sleep_duration = "100ms"`}},
 	} {
 		dir := t.TempDir()
 		cmd := newTestnetCmd()
@@ -170,16 +171,24 @@ func TestTestnetInitTimeoutCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(b), c.want) {
-				t.Errorf("init %v: node%d: config.toml has no %s", c.flag, i, c.want)
+			for _, w := range c.want {
+				if !strings.Contains(string(b), "\n"+w+"\n") {
+					t.Errorf("init %v: node%d: config.toml has no line %s", c.flag, i, w)
+				}
 			}
 		}
 	}
-	cmd := newTestnetCmd()
-	cmd.SetArgs([]string{"init", "--validators", "1", "--dir", t.TempDir(), "--timeout-commit", "-1s"})
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "must not be negative") {
-		t.Fatalf("--timeout-commit -1s: %v", err)
+	for _, c := range []struct{ flag, want string }{
+		{"--timeout-commit=-1s", "must not be negative"},
+		{"--gossip-sleep=-1ms", "must be at least 1ms"},
+		{"--gossip-sleep=500us", "must be at least 1ms"},
+	} {
+		cmd := newTestnetCmd()
+		cmd.SetArgs([]string{"init", "--validators", "1", "--dir", t.TempDir(), c.flag})
+		cmd.SetOut(io.Discard)
+		cmd.SetErr(io.Discard)
+		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want an error saying %q", c.flag, err, c.want)
+		}
 	}
 }

@@ -10,6 +10,8 @@
 # measured run: whether and how fast the network catches up with its load afterwards.
 # MAXB=N sets the genesis block limit (consensus_params.block.max_bytes) before the testnet starts, to
 # compare with another bound than consensus.MaxBlockBytes.
+# CFG='key = value; ...' sets CometBFT settings in every node's config.toml before the testnet starts
+# (keys as they appear there, e.g. CFG='skip_timeout_commit = true; peer_gossip_sleep_duration = "10ms"').
 # KEEP=1 leaves the testnet running afterwards (for testnet-blocks.py or node 0's metrics on port
 # 29104); stop it with `siegel testnet stop --dir /tmp/tnhold`.
 set -u
@@ -21,6 +23,18 @@ $B testnet init --validators 4 --dir $D --base-port 29100 --timeout-commit "$TC"
 if [ -n "${MAXB:-}" ]; then
   for g in $D/node*/config/genesis.json; do
     python3 -c 'import json,sys; g=json.load(open(sys.argv[1])); g["consensus_params"]["block"]["max_bytes"]=sys.argv[2]; json.dump(g, open(sys.argv[1], "w"), indent=2)' $g "$MAXB"
+  done
+fi
+if [ -n "${CFG:-}" ]; then
+  for c in $D/node*/config/config.toml; do
+    python3 -c '
+import re, sys
+path, text = sys.argv[1], open(sys.argv[1]).read()
+for kv in sys.argv[2].split(";"):
+    k, v = (x.strip() for x in kv.split("=", 1))
+    text, n = re.subn(r"(?m)^" + re.escape(k) + r" = .*$", k + " = " + v, text)
+    if n != 1: sys.exit("CFG: %s appears %d times in %s" % (k, n, path))
+open(path, "w").write(text)' "$c" "$CFG" || exit 1
   done
 fi
 ($B testnet start --dir $D >/tmp/tnhold.log 2>&1 &)

@@ -39,7 +39,7 @@ func newTestnetCmd() *cobra.Command {
 				return fmt.Errorf("--timeout-commit %v: must not be negative", timing.TimeoutCommit)
 			}
 			if g := timing.GossipSleep; g < 0 || (g > 0 && g < time.Millisecond) {
-				return fmt.Errorf("--gossip-sleep %v: must be at least 1ms (below, the gossip routines spin), or 0 for CometBFT's 100ms", g)
+				return fmt.Errorf("--gossip-sleep %v: must be at least 1ms (shorter sleeps only burn CPU), or 0 for CometBFT's 100ms", g)
 			}
 			spec, err := initTestnet(dir, testnetLayout(dir, n+full, base), n, timing)
 			if err != nil {

@@ -152,12 +152,13 @@ func TestReceiptMatchesLightClient(t *testing.T) {
 // gossip sleep under a millisecond, are refused.
 func TestTestnetInitTiming(t *testing.T) {
 	for _, c := range []struct {
-		flag []string
-		want []string
+		flag          []string
+		want          []string
+		commit, sleep time.Duration // as the node reads them back
 	}{
-		{nil, []string{`timeout_commit = "500ms"`, `peer_gossip_sleep_duration = "10ms"`}},
-		{[]string{"--timeout-commit", "300ms", "--gossip-sleep", "25ms"}, []string{`timeout_commit = "300ms"`, `peer_gossip_sleep_duration = "25ms"`}},
-		{[]string{"--timeout-commit", "0", "--gossip-sleep", "0"}, []string{`timeout_commit = "1s"`, `peer_gossip_sleep_duration = "100ms"`}},
+		{nil, []string{`timeout_commit = "500ms"`, `peer_gossip_sleep_duration = "10ms"`}, 500 * time.Millisecond, 10 * time.Millisecond},
+		{[]string{"--timeout-commit", "300ms", "--gossip-sleep", "25ms"}, []string{`timeout_commit = "300ms"`, `peer_gossip_sleep_duration = "25ms"`}, 300 * time.Millisecond, 25 * time.Millisecond},
+		{[]string{"--timeout-commit", "0", "--gossip-sleep", "0"}, []string{`timeout_commit = "1s"`, `peer_gossip_sleep_duration = "100ms"`}, time.Second, 100 * time.Millisecond},
 	} {
 		dir := t.TempDir()
 		cmd := newTestnetCmd()
@@ -175,6 +176,15 @@ func TestTestnetInitTiming(t *testing.T) {
 				if !strings.Contains(string(b), "\n"+w+"\n") {
 					t.Errorf("init %v: node%d: config.toml has no line %s", c.flag, i, w)
 				}
+			}
+			// What the node runs with: nothing at load time may override them.
+			conf, err := consensus.LoadConfig(filepath.Join(dir, fmt.Sprintf("node%d", i)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if conf.Consensus.TimeoutCommit != c.commit || conf.Consensus.PeerGossipSleepDuration != c.sleep {
+				t.Errorf("init %v: node%d loads timeout_commit %v and peer_gossip_sleep_duration %v, want %v and %v",
+					c.flag, i, conf.Consensus.TimeoutCommit, conf.Consensus.PeerGossipSleepDuration, c.commit, c.sleep)
 			}
 		}
 	}

@@ -28,12 +28,15 @@ fi
 if [ -n "${CFG:-}" ]; then
   for c in $D/node*/config/config.toml; do
     python3 -c '
-import re, sys
+import re, sys, tomllib
 path, text = sys.argv[1], open(sys.argv[1]).read()
-for kv in sys.argv[2].split(";"):
+for kv in filter(str.strip, sys.argv[2].split(";")):
+    if "=" not in kv: sys.exit("CFG: %r is not key = value" % kv.strip())
     k, v = (x.strip() for x in kv.split("=", 1))
-    text, n = re.subn(r"(?m)^" + re.escape(k) + r" = .*$", k + " = " + v, text)
+    text, n = re.subn(r"(?m)^" + re.escape(k) + r" = .*$", lambda m: k + " = " + v, text)
     if n != 1: sys.exit("CFG: %s appears %d times in %s" % (k, n, path))
+try: tomllib.loads(text)
+except tomllib.TOMLDecodeError as e: sys.exit("CFG: %s would not parse (quote strings and durations): %s" % (path, e))
 open(path, "w").write(text)' "$c" "$CFG" || exit 1
   done
 fi
@@ -52,6 +55,6 @@ if [ -n "${STALL:-}" ]; then
   (sleep "${STALL_AT:-20}"; P=$(pgrep -f "$D/node" | tr '\n' ' '); kill -STOP $P; sleep "$STALL"; kill -CONT $P) &
 fi
 $B bench --node $N --key $D/agency.key --duration "$DUR" --rate "$RATE" --batch 1000 --json 2>/dev/null |
-  python3 -c 'import json,sys; d=json.load(sys.stdin); print("timeout_commit", sys.argv[1], "rate", d["rate_tx_per_s"], "anchors/s", round(d["anchors_per_s"]), d["latency_ms"], d["rejected"])' "$TC"
+  python3 -c 'import json,sys; d=json.load(sys.stdin); print("CFG", repr(sys.argv[2]), "timeout_commit", sys.argv[1], "rate", d["rate_tx_per_s"], "anchors/s", round(d["anchors_per_s"]), d["latency_ms"], d["rejected"])' "$TC" "${CFG:-}"
 echo "validators' CPU: $(echo "($(cpu)-$c0)/100" | bc -l | cut -c1-6) s"
 [ "${KEEP:-}" = 1 ] || $B testnet stop --dir $D >/dev/null 2>&1

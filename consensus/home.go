@@ -131,9 +131,10 @@ type Validator struct {
 }
 
 // MaxBlockBytes bounds a block (CometBFT v0.40's default is about 53 MiB). 1.5 MiB holds about 46
-// transactions of 1,000 hashes (and any one transaction, whose limit is 1 MiB). Without a bound an overloaded network proposes everything its
-// mempools hold in one block (639 transactions, 639,000 anchors, took 102 s) and throughput collapses:
-// at 40,000 anchors/s offered it committed 7,172 anchors/s, with 4 MiB 12,248 (docs/PERFORMANCE.md).
+// transactions of 1,000 hashes (and any one transaction, whose limit is 1 MiB). Without a bound an
+// overloaded network proposes everything its mempools hold in one block (639 transactions, 639,000
+// anchors, took 102 s) and throughput collapses: at 40,000 anchors/s offered it committed 7,172
+// anchors/s, with 4 MiB 12,248 (docs/PERFORMANCE.md).
 // 1.5 MiB rather than 4 MiB: a network that falls behind its load (after a stall, a burst) no longer
 // makes blocks of 100-127 transactions whose larger per-anchor cost (memory, a commit longer than the
 // pause after it) keeps it behind. At 22 transactions of 1,000 a second, p99 latency was lower in 11

@@ -6,7 +6,8 @@ set -u
 cd "$(dirname "$0")/../.."
 make -s build
 N=http://127.0.0.1:29003,http://127.0.0.1:29013,http://127.0.0.1:29023,http://127.0.0.1:29033
-# fresh [TIMEOUT_COMMIT]: a new testnet, with CometBFT's own timeout_commit (1 s; `--timeout-commit 0`) unless given.
+# fresh [TIMEOUT_COMMIT]: a new testnet, with CometBFT's own timeout_commit (1 s; `--timeout-commit 0`) unless given,
+# and the testnet's gossip sleep (10 ms since 58e4625; the rows of docs/PERFORMANCE.md before it had 100 ms).
 fresh() { ./bin/siegel testnet stop --dir /tmp/tn4 >/dev/null 2>&1; sleep 3; rm -rf /tmp/tn4; ./bin/siegel testnet init --validators 4 --dir /tmp/tn4 --base-port 29000 --timeout-commit "${1:-0}" >/dev/null; echo "timeout_commit ${1:-1s (CometBFT default)}"; (./bin/siegel testnet start --dir /tmp/tn4 > /tmp/tn4.log 2>&1 &); sleep 12; }
 # run RATE BATCH [DURATION]: open-loop load, 20 s unless given.
 run() { ./bin/siegel bench --node $N --key /tmp/tn4/agency.key --duration "${3:-20s}" --rate $1 --batch $2 --json 2>/dev/null | python3 -c 'import json,sys; d=json.load(sys.stdin); print("batch", d["batch"], "rate", d["rate_tx_per_s"], "committed", d["committed_txs"], "window", round(d["window_s"],1), "anchors/s", round(d["anchors_per_s"]), "tx/s", round(d["txs_per_s"]), d["latency_ms"], d["rejected"], d["errors"])'; }

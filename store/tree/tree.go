@@ -43,8 +43,8 @@ func Root(read Read) ([32]byte, error) {
 // new root and the nodes to write for it, each position once, in the order of the walk: depth first,
 // left before right, a node after its children, so that the writes of any one depth come in order of
 // their bits (Path.Key order within the depth). Both depend only on the stored tree and on the
-// key→value map that kvs describes, not on the order of kvs. Writes that would store the node already there are left out. Update reads
-// only the positions on the paths of the keys; it does not modify kvs.
+// key→value map that kvs describes, not on the order of kvs. Writes that would store the node already
+// there are left out. Update reads only the positions on the paths of the keys; it does not modify kvs.
 //
 // The writes are not sorted across depths: a caller that wants them by depth groups them itself (the
 // store's top does so as it takes them). Sorting them here copied every write of a block once more in
